@@ -1,0 +1,87 @@
+"""``create_app(container)``: the Litestar application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+
+from dawai.adapters.http.context import RequestContext
+from dawai.adapters.http.problems import EXCEPTION_HANDLERS
+from dawai.adapters.http.routes import api_router, root_handlers
+from dawai.core.chat import ChatService
+from dawai.core.routing import ModelRouter
+from dawai.core.settings import Settings
+from dawai.plugins.manager import PluginHost
+
+__all__ = ["API_PREFIXES", "create_app"]
+
+API_PREFIXES = ("/api", "/ai/api")
+
+
+def create_app(container: Any) -> Litestar:
+    """Build the app from a container (``dawai.bootstrap.container.Container``)."""
+    settings: Settings = container.settings()
+    plugin_host: PluginHost = container.plugin_host()
+    version: str = container.version()
+
+    # Small typed functions: Litestar inspects their signatures, never the container's.
+    def provide_settings() -> Settings:
+        return settings
+
+    def provide_chat() -> ChatService:
+        return container.chat_service()
+
+    def provide_router() -> ModelRouter:
+        return container.model_router()
+
+    def provide_plugin_host() -> PluginHost:
+        return plugin_host
+
+    def provide_version() -> str:
+        return version
+
+    async def startup() -> None:
+        # Fail fast on a broken strategy choice, and open the resources.
+        container.prompt_strategy()
+        await container.init_resources()
+
+    async def shutdown() -> None:
+        await container.shutdown_resources()
+
+    http = settings.http
+    app = Litestar(
+        route_handlers=[*root_handlers(), *(api_router(prefix) for prefix in API_PREFIXES)],
+        dependencies={
+            "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
+            "chat": Provide(provide_chat, sync_to_thread=False, use_cache=True),
+            "router": Provide(provide_router, sync_to_thread=False, use_cache=True),
+            "plugin_host": Provide(provide_plugin_host, sync_to_thread=False, use_cache=True),
+            "version": Provide(provide_version, sync_to_thread=False, use_cache=True),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        cors_config=CORSConfig(
+            allow_origins=list(http.allowed_origins),
+            allow_methods=["GET", "POST", "OPTIONS"],
+            allow_headers=["Content-Type", "Authorization"],
+            expose_headers=["X-Request-ID", "Retry-After", "X-Cache", "X-Render-Time-Ms"],
+            max_age=3600,
+        ),
+        openapi_config=OpenAPIConfig(
+            title="DAWAI backend",
+            version=version,
+            description="Chat, agent, MIDI generation, singing synthesis and ghost text for the DAWAI DAW.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
+        request_max_body_size=http.max_body_bytes,
+        on_startup=[startup],
+        on_shutdown=[shutdown],
+        debug=False,
+    )
+    app.asgi_handler = RequestContext(app.asgi_handler, access_log_enabled=settings.log.access)
+    return app

@@ -1,0 +1,64 @@
+"""``POST /api/chat`` and ``POST /api/stream/chat``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import post
+from litestar.response import Stream
+
+from dawai.adapters.http.schemas import ChatBody, ChatResponse, UsageOut
+from dawai.adapters.http.sse import SSE_HEADERS, sse_body
+from dawai.core.chat import ChatInput, ChatService
+from dawai.core.models import ChatMessage
+from dawai.core.settings import Settings
+
+__all__ = ["handlers", "to_input"]
+
+
+def to_input(body: ChatBody) -> ChatInput:
+    return ChatInput(
+        message=body.message,
+        model=body.model,
+        context=body.context,
+        history=tuple(ChatMessage(h.role, h.content) for h in body.history or ()),
+        api_keys=body.apiKeys or {},
+        api_key=body.apiKey or None,
+    )
+
+
+async def _chat(data: ChatBody, chat: ChatService) -> ChatResponse:
+    """Ask the music-production assistant; the whole reply at once, with token usage."""
+    reply = await chat.reply(to_input(data))
+    usage = UsageOut(reply.usage.input_tokens, reply.usage.output_tokens) if reply.usage else None
+    return ChatResponse(reply.text, reply.model, reply.provider, usage)
+
+
+async def _stream_chat(data: ChatBody, chat: ChatService, settings: Settings) -> Stream:
+    """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
+    ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
+    ``error`` event. A comment heartbeat is sent while waiting."""
+    stream = chat.stream(to_input(data))
+    heartbeat = settings.reliability.heartbeat_interval
+    first: Any
+    try:
+        first = await stream.next(heartbeat)
+    except StopAsyncIteration:
+        first = None
+    except BaseException:
+        await stream.aclose()
+        raise
+    return Stream(sse_body(stream, first, heartbeat), media_type="text/event-stream", headers=SSE_HEADERS)
+
+
+def handlers() -> list[object]:
+    return [
+        post("/chat", summary="Chat", tags=["chat"], status_code=200)(_chat),
+        post(
+            "/stream/chat",
+            summary="Chat, streamed as Server-Sent Events",
+            tags=["chat"],
+            status_code=200,
+            response_description="text/event-stream of text, usage and error events, then [DONE]",
+        )(_stream_chat),
+    ]

@@ -1,0 +1,40 @@
+"""Health: ``/``, ``/health``, ``/api/health``, ``/ai/api/health``."""
+
+from __future__ import annotations
+
+from litestar import get
+
+from dawai.adapters.http.schemas import HealthResponse, PluginOut
+from dawai.core.routing import ModelRouter
+from dawai.plugins.manager import PluginHost
+
+__all__ = ["api_handlers", "health_report", "root_handlers"]
+
+
+def health_report(router: ModelRouter, plugin_host: PluginHost, version: str) -> HealthResponse:
+    catalog = plugin_host.catalog
+    plugins = [
+        PluginOut(i.name, i.version, i.distribution, i.status, i.builtin, i.error)
+        for i in plugin_host.infos.values()
+    ]
+    degraded = any(p.status == "failed" for p in plugins)
+    return HealthResponse(
+        status="degraded" if degraded else "ok",
+        version=version,
+        providers={name: router.configured(name) for name in sorted(catalog.providers)},
+        voices=sorted(catalog.voices),
+        plugins=plugins,
+    )
+
+
+async def _health(router: ModelRouter, plugin_host: PluginHost, version: str) -> HealthResponse:
+    """Service status: version, which providers have a key (never the key), voices and plugins."""
+    return health_report(router, plugin_host, version)
+
+
+def root_handlers() -> list[object]:
+    return [get(["/", "/health"], summary="Health", tags=["health"])(_health)]
+
+
+def api_handlers() -> list[object]:
+    return [get("/health", summary="Health", tags=["health"])(_health)]

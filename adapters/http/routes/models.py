@@ -1,0 +1,23 @@
+"""``GET /api/models``: what can be asked for now."""
+
+from __future__ import annotations
+
+from litestar import get
+
+from dawai.adapters.http.schemas import ModelOut, ModelsResponse
+from dawai.core.routing import ModelRouter
+
+__all__ = ["handlers"]
+
+
+async def _models(router: ModelRouter) -> ModelsResponse:
+    """Aliases, configured endpoints' models and plugin models; ``configured`` says whether
+    the server holds a key for it (a request may still bring its own)."""
+    return ModelsResponse(
+        models=[ModelOut(m.id, m.provider, m.upstream, m.kind, m.configured) for m in router.models()],
+        default="claude-3-sonnet",
+    )
+
+
+def handlers() -> list[object]:
+    return [get("/models", summary="List usable models", tags=["chat"])(_models)]

@@ -1,0 +1,76 @@
+"""Wire schemas (the contract's camelCase shapes), separate from the domain models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+__all__ = [
+    "ChatBody",
+    "ChatResponse",
+    "HealthResponse",
+    "HistoryItem",
+    "ModelOut",
+    "ModelsResponse",
+    "PluginOut",
+    "UsageOut",
+]
+
+Key = Annotated[str, msgspec.Meta(max_length=512)]
+
+
+class HistoryItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    role: Literal["user", "assistant"]
+    content: Annotated[str, msgspec.Meta(max_length=32_000)]
+
+
+class ChatBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    message: Annotated[str, msgspec.Meta(min_length=1, max_length=8000)]
+    context: str | dict[str, Any] | None = None
+    model: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "claude-3-sonnet"
+    apiKeys: Annotated[dict[str, Key], msgspec.Meta(max_length=16)] | None = None
+    apiKey: Key | None = None
+    history: Annotated[list[HistoryItem], msgspec.Meta(max_length=200)] | None = None
+
+
+class UsageOut(msgspec.Struct, frozen=True):
+    input_tokens: int
+    output_tokens: int
+
+
+class ChatResponse(msgspec.Struct, frozen=True):
+    response: str
+    model: str
+    provider: str
+    usage: UsageOut | None
+
+
+class ModelOut(msgspec.Struct, frozen=True):
+    id: str
+    provider: str
+    upstream: str
+    kind: str
+    configured: bool
+
+
+class ModelsResponse(msgspec.Struct, frozen=True):
+    models: list[ModelOut]
+    default: str
+
+
+class PluginOut(msgspec.Struct, frozen=True):
+    name: str
+    version: str
+    distribution: str
+    status: str
+    builtin: bool
+    error: str | None = None
+
+
+class HealthResponse(msgspec.Struct, frozen=True):
+    status: Literal["ok", "degraded"]
+    version: str
+    providers: dict[str, bool]
+    voices: list[str]
+    plugins: list[PluginOut]

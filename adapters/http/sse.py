@@ -1,0 +1,63 @@
+"""Server-Sent Events framing: one JSON object per ``data:`` line, then ``[DONE]``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+
+from dawai.adapters.http.problems import problem_for
+from dawai.core.errors import DawaiError, UpstreamError
+from dawai.core.models import Finish
+from dawai.core.streams import EventStream
+
+__all__ = ["DONE", "HEARTBEAT", "SSE_HEADERS", "error_frame", "frame", "sse_body"]
+
+DONE = b"data: [DONE]\n\n"
+HEARTBEAT = b": keep-alive\n\n"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_encode = msgspec.json.Encoder().encode
+
+
+def frame(payload: Any) -> bytes:
+    """One SSE event. msgspec escapes newlines inside strings, so a frame never splits."""
+    return b"data: " + _encode(payload) + b"\n\n"
+
+
+def error_frame(exc: DawaiError) -> bytes:
+    problem = problem_for(exc)
+    return frame(
+        {
+            "type": "error",
+            "error": {"status": problem.status, "title": problem.title, "detail": problem.detail},
+        }
+    )
+
+
+async def sse_body(stream: EventStream[Any], first: Any, heartbeat: float) -> AsyncIterator[bytes]:
+    """Frames for a stream whose first item (or ``None``: still waiting) was already read.
+
+    Errors after the first byte go in-band; a client disconnect cancels this generator,
+    and ``finally`` closes the upstream.
+    """
+    try:
+        item = first
+        while True:
+            if item is None:
+                yield HEARTBEAT
+            elif not isinstance(item, Finish):
+                yield b"data: " + _encode(item) + b"\n\n"
+            try:
+                item = await stream.next(heartbeat)
+            except StopAsyncIteration:
+                break
+            except DawaiError as exc:
+                yield error_frame(exc)
+                break
+            except Exception:
+                yield error_frame(UpstreamError("The stream failed unexpectedly."))
+                break
+        yield DONE
+    finally:
+        await stream.aclose()

@@ -1,0 +1,57 @@
+"""Turning SDK failures into domain errors, the same way for every provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from dawai.core.errors import DawaiError, RateLimited, UpstreamAuthError, UpstreamError, UpstreamTimeout
+from dawai.core.redaction import redact
+
+__all__ = ["connection_failure", "retry_after_seconds", "status_failure"]
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
+    if not headers:
+        return None
+    for name in ("retry-after-ms", "retry-after"):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            return None  # an HTTP date: treat as unknown rather than parse clocks
+        return max(0.0, value / 1000 if name == "retry-after-ms" else value)
+    return None
+
+
+def status_failure(
+    provider: str, status: int, message: str | None, headers: Mapping[str, str] | None, key: str | None
+) -> DawaiError:
+    said = redact((message or "").strip(), [key])[:300]
+    suffix = f": {said}" if said else ""
+    if status in (401, 403):
+        return UpstreamAuthError(
+            f"The {provider} provider rejected the API key (HTTP {status}).", provider=provider
+        )
+    if status == 429:
+        return RateLimited(
+            f"The {provider} provider is rate limiting requests{suffix}",
+            provider=provider,
+            retry_after=retry_after_seconds(headers),
+        )
+    if status in (408, 504):
+        return UpstreamTimeout(f"The {provider} provider timed out (HTTP {status}).", provider=provider)
+    return UpstreamError(
+        f"The {provider} provider answered HTTP {status}{suffix}",
+        provider=provider,
+        retryable=status >= 500,
+    )
+
+
+def connection_failure(provider: str, exc: BaseException, *, timeout: bool = False) -> DawaiError:
+    if timeout:
+        return UpstreamTimeout(f"The {provider} provider did not answer in time.", provider=provider)
+    return UpstreamError(
+        f"Could not reach the {provider} provider ({type(exc).__name__}).", provider=provider, retryable=True
+    )

@@ -1,0 +1,87 @@
+"""The ``dawai`` command: ``serve``, ``plugins``, ``config``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import msgspec
+
+from dawai.bootstrap.config import ConfigError, load_settings, redacted
+
+__all__ = ["main"]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = load_settings()
+    host = args.host or settings.http.host
+    port = args.port or settings.http.port
+    workers = args.workers or settings.http.workers
+    uvicorn.run(
+        "dawai.bootstrap.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=None if args.reload else workers,
+        reload=args.reload,
+        log_level=settings.log.level,
+        access_log=False,  # our own access log carries the request id
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    from dawai.plugins.manager import build_plugin_manager
+
+    host = build_plugin_manager(load_settings())
+    infos = list(host.infos.values())
+    if args.json:
+        sys.stdout.write(msgspec.json.format(msgspec.json.encode(infos)).decode() + "\n")
+        return 0
+    for info in infos:
+        origin = "built-in" if info.builtin else f"{info.distribution} {info.version}"
+        print(f"{info.name:<22} {info.status:<9} {origin}")
+        if info.error:
+            print(f"    error: {info.error}")
+        for kind, names in info.registered.items():
+            print(f"    {kind}: {', '.join(names)}")
+    for problem in host.catalog.problems:
+        print(f"warning: {problem}")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    data = redacted(load_settings())
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(data)).decode() + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dawai", description="DAWAI backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the HTTP API")
+    serve.add_argument("--host", help="bind address (default API_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default API_PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (development)")
+    serve.set_defaults(run=_serve)
+    plugins = sub.add_parser("plugins", help="list plugins, their origin and what each registered")
+    plugins.add_argument("--json", action="store_true")
+    plugins.set_defaults(run=_plugins)
+    config = sub.add_parser("config", help="print the effective settings (secrets as ***)")
+    config.set_defaults(run=_config)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"dawai: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

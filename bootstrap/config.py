@@ -1,0 +1,140 @@
+"""Settings loading: defaults < TOML file at ``DAWAI_CONFIG`` < environment variables."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from dawai.core.settings import Settings
+
+__all__ = ["ENV_VARS", "ConfigError", "load_settings", "redacted"]
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message is one line naming it."""
+
+
+def _csv(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+# env var -> (path in the settings tree, parser). Parsers keep strings; msgspec converts.
+ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "API_HOST": (("http", "host"), str),
+    "API_PORT": (("http", "port"), str),
+    "ALLOWED_ORIGINS": (("http", "allowed_origins"), _csv),
+    "DAWAI_MAX_BODY_BYTES": (("http", "max_body_bytes"), str),
+    "DAWAI_API_TOKENS": (("http", "api_tokens"), _csv),
+    "DAWAI_WORKERS": (("http", "workers"), str),
+    "DAWAI_LOG_LEVEL": (("log", "level"), str.lower),
+    "DAWAI_LOG_FORMAT": (("log", "format"), str.lower),
+    "DAWAI_ACCESS_LOG": (("log", "access"), str),
+    "DAWAI_PLUGINS": (("plugins", "enabled"), _csv),
+    "DAWAI_DISABLE_PLUGINS": (("plugins", "disabled"), _csv),
+    "ANTHROPIC_API_KEY": (("providers", "anthropic", "api_key"), str),
+    "ANTHROPIC_BASE_URL": (("providers", "anthropic", "base_url"), str),
+    "OPENAI_API_KEY": (("providers", "openai", "api_key"), str),
+    "OPENAI_BASE_URL": (("providers", "openai", "base_url"), str),
+    "GOOGLE_API_KEY": (("providers", "google", "api_key"), str),
+    "GEMINI_API_KEY": (("providers", "google", "api_key"), str),  # wins over GOOGLE_API_KEY
+    "GOOGLE_GEMINI_BASE_URL": (("providers", "google", "base_url"), str),
+    "DAWAI_PROMPT_STRATEGY": (("llm", "prompt_strategy"), str),
+    "DAWAI_MAX_TOKENS": (("llm", "max_tokens"), str),
+    "DAWAI_CLIENT_SHARDS": (("llm", "client_shards"), str),
+    "DAWAI_CONNECT_TIMEOUT": (("reliability", "connect_timeout"), str),
+    "DAWAI_FIRST_TOKEN_TIMEOUT": (("reliability", "first_token_timeout"), str),
+    "DAWAI_TOTAL_TIMEOUT": (("reliability", "total_timeout"), str),
+    "DAWAI_MAX_RETRIES": (("reliability", "max_retries"), str),
+    "DAWAI_HEARTBEAT_INTERVAL": (("reliability", "heartbeat_interval"), str),
+    "DAWAI_EXECUTION_PROVIDER": (("inference", "execution_provider"), str.lower),
+    "DAWAI_GHOST_TEXT_ENGINE": (("inference", "ghost_text_engine"), str),
+    "DAWAI_VOICES_DIR": (("inference", "voices_dir"), str),
+    "DAWAI_REDIS_URL": (("redis_url",), str),
+}
+
+BUILTIN_PROVIDERS = ("anthropic", "openai", "google")
+_SECRET_KEYS = frozenset({"api_key", "api_tokens", "redis_url"})
+
+
+def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        node = tree.get(part)
+        if not isinstance(node, dict):
+            node = tree[part] = {}
+        tree = node
+    tree[path[-1]] = value
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"DAWAI_CONFIG: no such file: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"DAWAI_CONFIG: {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"DAWAI_CONFIG: cannot read {path}: {exc.strerror}") from None
+
+
+_AT = re.compile(r"- at `\$((?:\.[^`\[]+|\[[^\]]*\])*)`")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build validated settings, or raise ``ConfigError`` with one clear line."""
+    env = os.environ if environ is None else environ
+    tree: dict[str, Any] = {}
+    config_path = env.get("DAWAI_CONFIG")
+    if config_path:
+        tree = _read_toml(config_path)
+    from_env: dict[tuple[str, ...], str] = {}
+    for var, (path, parse) in ENV_VARS.items():
+        raw = env.get(var)
+        if raw is None or (raw == "" and path[-1] not in {"enabled"}):
+            continue
+        _set(tree, path, parse(raw))
+        from_env[path] = var
+    providers = tree.setdefault("providers", {})
+    if not isinstance(providers, dict):
+        raise ConfigError("invalid setting providers: expected a table of provider endpoints")
+    for name in BUILTIN_PROVIDERS:
+        entry = providers.setdefault(name, {})
+        if isinstance(entry, dict):
+            entry.setdefault("kind", name)
+    try:
+        return msgspec.convert(tree, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_describe(str(exc), from_env)) from None
+
+
+def _describe(message: str, from_env: dict[tuple[str, ...], str]) -> str:
+    match = _AT.search(message)
+    what = message.split(" - at ")[0]
+    if not match:
+        return f"invalid settings: {what}"
+    dotted = match.group(1).lstrip(".").replace("[", ".").replace("]", "").replace('"', "")
+    path = tuple(p for p in dotted.split(".") if p)
+    origin = next((var for p, var in from_env.items() if path[: len(p)] == p), None)
+    source = f" (from {origin})" if origin else " (from DAWAI_CONFIG)" if path else ""
+    return f"invalid setting {'.'.join(path)}{source}: {what}"
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, with every secret shown as ``***``."""
+
+    def scrub(node: Any, key: str = "") -> Any:
+        if isinstance(node, dict):
+            return {k: scrub(v, k) for k, v in node.items()}
+        if key in _SECRET_KEYS and node:
+            return ["***" for _ in node] if isinstance(node, list | tuple) else "***"
+        if isinstance(node, list | tuple):
+            return [scrub(v) for v in node]
+        return node
+
+    return scrub(msgspec.to_builtins(settings))

@@ -1,0 +1,76 @@
+"""The dependency-injector container: the one place that builds long-lived things.
+
+Litestar never sees the container; ``dawai.adapters.http.app`` receives small typed
+functions that call its providers. Tests swap parts with ``container.x.override(fake)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+from dependency_injector import containers, providers
+
+from dawai.core.catalog import Catalog
+from dawai.core.chat import ChatService
+from dawai.core.errors import NotConfigured
+from dawai.core.provider_pool import ProviderPool
+from dawai.core.routing import ModelRouter
+from dawai.core.settings import Settings
+from dawai.plugins.manager import PluginHost, build_plugin_manager
+from dawai.ports.prompt import PromptStrategy
+
+__all__ = ["Container", "build_container"]
+
+
+def _version() -> str:
+    try:
+        return version("dawai-backend")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _strategy(catalog: Catalog, name: str) -> PromptStrategy:
+    entry = catalog.strategies.get(name)
+    if entry is None:
+        known = ", ".join(sorted(catalog.strategies)) or "none"
+        raise NotConfigured(f"Prompt strategy '{name}' is not registered (known: {known}).")
+    return entry.factory()
+
+
+async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
+    """Closes every SDK client (and its connection pool) at shutdown."""
+    yield pool
+    await pool.aclose()
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Dependency(instance_of=Settings)
+    version = providers.Callable(_version)
+
+    plugin_host = providers.Singleton(build_plugin_manager, settings)
+    catalog = providers.Callable(lambda host: host.catalog, plugin_host)
+
+    model_router = providers.Singleton(
+        ModelRouter, settings, catalog, plugin_resolver=plugin_host.provided.resolve_model
+    )
+    provider_pool = providers.Singleton(ProviderPool, catalog, settings)
+    provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)
+
+    prompt_strategy = providers.Singleton(_strategy, catalog, settings.provided.llm.prompt_strategy)
+
+    chat_service = providers.Singleton(
+        ChatService,
+        router=model_router,
+        pool=provider_pool,
+        strategy=prompt_strategy,
+        settings=settings,
+    )
+
+
+def build_container(settings: Settings, plugin_host: PluginHost | None = None) -> Container:
+    """The composition root: settings -> plugin manager -> container."""
+    container = Container(settings=settings)
+    if plugin_host is not None:
+        container.plugin_host.override(plugin_host)
+    return container

@@ -1,0 +1,119 @@
+"""The domain error hierarchy.
+
+Errors describe *what* went wrong in domain terms; the HTTP adapter maps each class to a
+status and an RFC 9457 problem document in one place (``dawai.adapters.http.problems``).
+A detail never carries a key or a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import msgspec
+
+__all__ = [
+    "DawaiError",
+    "FieldError",
+    "InvalidInput",
+    "MissingCredentials",
+    "NotConfigured",
+    "NotFound",
+    "RateLimited",
+    "UpstreamAuthError",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "UpstreamTruncated",
+]
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One invalid field: a dotted path (``notes.3.pitch``) and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class DawaiError(Exception):
+    """Base of every error the service reports to a client."""
+
+    title = "Request failed"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(DawaiError):
+    """The request is malformed or breaks a rule; ``errors`` names the fields."""
+
+    title = "Invalid request"
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.errors = tuple(errors)
+
+
+class NotFound(DawaiError):
+    title = "Not found"
+
+
+class NotConfigured(DawaiError):
+    """Nothing is configured to serve this: no such provider, voice or engine."""
+
+    title = "Not configured"
+
+
+class MissingCredentials(DawaiError):
+    """No usable key for a provider; ``setting`` names what the operator can configure."""
+
+    title = "Provider key missing"
+
+    def __init__(self, provider: str, setting: str) -> None:
+        super().__init__(
+            f"No API key for provider '{provider}'. Send one in apiKeys.{provider}, "
+            f"or configure {setting} on the server."
+        )
+        self.provider = provider
+        self.setting = setting
+
+
+class UpstreamError(DawaiError):
+    """The upstream provider failed. ``retryable`` marks 5xx and connection failures."""
+
+    title = "Upstream provider error"
+
+    def __init__(self, detail: str, *, provider: str = "", retryable: bool = False) -> None:
+        super().__init__(detail)
+        self.provider = provider
+        self.retryable = retryable
+
+
+class UpstreamAuthError(UpstreamError):
+    """The upstream rejected the key we sent."""
+
+    title = "Provider rejected the key"
+
+
+class UpstreamTruncated(UpstreamError):
+    """A stream ended without the provider's stop signal: the reply is incomplete."""
+
+    title = "Upstream stream was cut"
+
+
+class UpstreamTimeout(DawaiError):
+    title = "Upstream timeout"
+
+    def __init__(self, detail: str, *, provider: str = "") -> None:
+        super().__init__(detail)
+        self.provider = provider
+
+
+class RateLimited(DawaiError):
+    """Rate limited upstream (or here); ``retry_after`` is in seconds when known."""
+
+    title = "Rate limited"
+
+    def __init__(self, detail: str, *, provider: str = "", retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.provider = provider
+        self.retry_after = retry_after

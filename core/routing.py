@@ -1,0 +1,100 @@
+"""Model routing and key resolution, exactly as the wire contract orders them.
+
+A frontend model id goes, in order, to: a configured alias; a provider prefix (``claude``
+-> anthropic, ``gpt``/``o1``/``o3``/``o4`` -> openai, ``gemini`` -> google, plus any prefix
+a plugin registers); an explicit ``provider/model``; then the plugins' ``resolve_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from dawai.core.catalog import Catalog, ProviderEntry
+from dawai.core.errors import FieldError, InvalidInput, MissingCredentials, NotConfigured
+from dawai.core.models import ModelInfo, Route
+from dawai.core.settings import Settings
+
+__all__ = ["ModelRouter"]
+
+PluginResolver = Callable[[str], Route | None]
+
+
+def _split(target: str) -> Route | None:
+    provider, sep, model = target.partition("/")
+    return Route(provider, model) if sep and provider and model else None
+
+
+class ModelRouter:
+    def __init__(self, settings: Settings, catalog: Catalog, plugin_resolver: PluginResolver) -> None:
+        self._settings = settings
+        self._catalog = catalog
+        self._plugin_resolver = plugin_resolver
+        prefixes = [(p, e.name) for e in catalog.providers.values() for p in e.prefixes]
+        # Longest prefix first, so a plugin's "gpt-oss" can win over the built-in "gpt".
+        self._prefixes = sorted(prefixes, key=lambda item: -len(item[0]))
+
+    def resolve(self, model: str) -> Route:
+        route = self._route(model)
+        if route is None:
+            raise InvalidInput(
+                f"Unknown model '{model[:100]}'. GET /api/models lists the models this server can use.",
+                [FieldError("model", "no alias, provider prefix, provider/model or plugin matches it")],
+            )
+        if route.provider not in self._catalog.providers:
+            raise NotConfigured(
+                f"Model '{model[:100]}' routes to provider '{route.provider}', which is not loaded."
+            )
+        return route
+
+    def _route(self, model: str) -> Route | None:
+        alias = self._settings.llm.aliases.get(model)
+        if alias is not None:
+            return _split(alias)
+        for prefix, provider in self._prefixes:
+            if model.startswith(prefix):
+                return Route(provider, model)
+        explicit = _split(model)
+        if explicit is not None and explicit.provider in self._catalog.providers:
+            return explicit
+        return self._plugin_resolver(model)
+
+    def entry(self, provider: str) -> ProviderEntry:
+        return self._catalog.providers[provider]
+
+    def key_for(self, provider: str, api_keys: Mapping[str, str], api_key: str | None) -> str | None:
+        """The request's key for this provider, else the server's, else ``None`` when the
+        provider needs none; raises ``MissingCredentials`` naming the setting otherwise."""
+        key = api_keys.get(provider) or api_key
+        if key:
+            return key
+        endpoint = self._settings.providers.get(provider)
+        if endpoint is not None and endpoint.api_key:
+            return endpoint.api_key
+        entry = self._catalog.providers[provider]
+        if entry.key_setting is None:
+            return None
+        raise MissingCredentials(provider, entry.key_setting)
+
+    def configured(self, provider: str) -> bool:
+        entry = self._catalog.providers.get(provider)
+        if entry is None:
+            return False
+        endpoint = self._settings.providers.get(provider)
+        return entry.key_setting is None or bool(endpoint and endpoint.api_key)
+
+    def models(self) -> list[ModelInfo]:
+        """What can be asked for now: aliases, configured endpoints' models, plugin models."""
+        found: list[ModelInfo] = []
+        for alias, target in sorted(self._settings.llm.aliases.items()):
+            route = _split(target)
+            if route is not None and route.provider in self._catalog.providers:
+                found.append(
+                    ModelInfo(alias, route.provider, route.model, "alias", self.configured(route.provider))
+                )
+        for name, entry in sorted(self._catalog.providers.items()):
+            endpoint = self._settings.providers.get(name)
+            models = list(entry.models) + list(endpoint.models if endpoint else ())
+            kind = "model" if entry.plugin.startswith("dawai.") else "plugin"
+            for model in dict.fromkeys(models):
+                found.append(ModelInfo(f"{name}/{model}", name, model, kind, self.configured(name)))
+        return found

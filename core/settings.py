@@ -1,0 +1,112 @@
+"""Service settings: one frozen tree of msgspec structs with safe defaults.
+
+``dawai.bootstrap.config`` fills it from defaults < the TOML file at ``DAWAI_CONFIG`` <
+environment variables, and stops start-up with one line naming a bad setting.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+__all__ = [
+    "AliasTarget",
+    "HttpSettings",
+    "InferenceSettings",
+    "LLMSettings",
+    "LogSettings",
+    "PluginSettings",
+    "ProviderEndpoint",
+    "ReliabilitySettings",
+    "Settings",
+]
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Positive = Annotated[float, msgspec.Meta(gt=0)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+
+AliasTarget = str  # "provider/upstream-model"
+
+
+class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    allowed_origins: tuple[str, ...] = ("http://localhost:5173",)
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
+    api_tokens: tuple[str, ...] = ()
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+
+
+class LogSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+    access: bool = True
+
+
+class PluginSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    # None: every installed plugin; (): none; otherwise only the named ones.
+    enabled: tuple[str, ...] | None = None
+    disabled: tuple[str, ...] = ()
+
+
+class ProviderEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A provider the operator configures: a built-in kind with a key/base URL, or a named
+    OpenAI-compatible server (vLLM, llama.cpp, Ollama, LM Studio) addressed as ``NAME/model``."""
+
+    kind: Literal["anthropic", "openai", "google", "openai-compatible"] | str = "openai-compatible"
+    base_url: str | None = None
+    api_key: str | None = None
+    models: tuple[str, ...] = ()
+
+
+class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    connect_timeout: Positive = 5.0
+    first_token_timeout: Positive = 30.0
+    total_timeout: Positive = 300.0
+    max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
+    backoff_base: NonNegative = 0.25
+    backoff_max: NonNegative = 8.0
+    # A Retry-After longer than this is not waited for: the 429 goes to the client.
+    max_retry_wait: NonNegative = 10.0
+    # SSE: a comment is sent after this many seconds without an event.
+    heartbeat_interval: Positive = 10.0
+
+
+def _default_aliases() -> dict[str, str]:
+    return {
+        "claude-3-sonnet": "anthropic/claude-sonnet-4-5",
+        "gpt-4": "openai/gpt-4.1",
+        "gemini-2.5-pro": "google/gemini-2.5-pro",
+    }
+
+
+class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    aliases: dict[str, AliasTarget] = msgspec.field(default_factory=_default_aliases)
+    fallbacks: dict[str, tuple[str, ...]] = {}
+    prompt_strategy: str = "music-expert"
+    max_tokens: Annotated[int, msgspec.Meta(ge=1, le=200_000)] = 4096
+    # SDK clients kept (one per provider, key hash and base URL); least recently used go.
+    client_cache_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
+    # How many independent SDK clients (connection pools) one credential set spreads over.
+    client_shards: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
+
+
+class InferenceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    execution_provider: Literal["cpu", "cuda"] = "cpu"
+    ghost_text_engine: str = "local"
+    voices_dir: str | None = None
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    http: HttpSettings = HttpSettings()
+    log: LogSettings = LogSettings()
+    plugins: PluginSettings = PluginSettings()
+    llm: LLMSettings = msgspec.field(default_factory=LLMSettings)
+    reliability: ReliabilitySettings = ReliabilitySettings()
+    inference: InferenceSettings = InferenceSettings()
+    providers: dict[str, ProviderEndpoint] = {}
+    redis_url: str | None = None
+
+    def endpoint(self, name: str) -> ProviderEndpoint | None:
+        return self.providers.get(name)

@@ -1,0 +1,107 @@
+"""DAWAI's own adapters, registered through the same hooks a third-party plugin uses.
+
+Each built-in is its own plugin (``dawai.anthropic``, ``dawai.openai``, ...), so an
+operator can block one with ``DAWAI_DISABLE_PLUGINS``. SDK imports happen inside the
+factories: a provider nobody calls costs no memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dawai.core.settings import Settings
+from dawai.plugins.hookspecs import hookimpl
+from dawai.ports.llm import LLMProvider, ProviderConfig
+
+__all__ = ["PLUGINS"]
+
+
+def _anthropic(config: ProviderConfig) -> LLMProvider:
+    from dawai.adapters.providers.anthropic import AnthropicProvider
+
+    return AnthropicProvider(config)
+
+
+def _openai(config: ProviderConfig) -> LLMProvider:
+    from dawai.adapters.providers.openai import OpenAIProvider
+
+    return OpenAIProvider(config)
+
+
+def _openai_compatible(config: ProviderConfig) -> LLMProvider:
+    from dawai.adapters.providers.openai import OpenAICompatibleProvider
+
+    return OpenAICompatibleProvider(config)
+
+
+def _gemini(config: ProviderConfig) -> LLMProvider:
+    from dawai.adapters.providers.gemini import GeminiProvider
+
+    return GeminiProvider(config)
+
+
+class AnthropicPlugin:
+    @hookimpl
+    def register_llm_providers(self, register: Callable[..., None]) -> None:
+        register(
+            "anthropic",
+            _anthropic,
+            prefixes=("claude",),
+            key_setting="ANTHROPIC_API_KEY",
+            description="Claude through the Anthropic Messages API",
+        )
+
+
+class OpenAIPlugin:
+    @hookimpl
+    def register_llm_providers(self, register: Callable[..., None], settings: Settings) -> None:
+        register(
+            "openai",
+            _openai,
+            prefixes=("gpt", "o1", "o3", "o4"),
+            key_setting="OPENAI_API_KEY",
+            description="OpenAI Chat Completions",
+        )
+        for name, endpoint in sorted(settings.providers.items()):
+            if endpoint.kind == "openai-compatible":
+                register(
+                    name,
+                    _openai_compatible,
+                    models=endpoint.models,
+                    key_setting=None,
+                    default_base_url=endpoint.base_url,
+                    description=f"OpenAI-compatible server at {endpoint.base_url or '(no base_url)'}",
+                )
+
+
+class GooglePlugin:
+    @hookimpl
+    def register_llm_providers(self, register: Callable[..., None]) -> None:
+        register(
+            "google",
+            _gemini,
+            prefixes=("gemini",),
+            key_setting="GEMINI_API_KEY",
+            description="Gemini through the google-genai SDK",
+        )
+
+
+class PromptsPlugin:
+    @hookimpl
+    def register_prompt_strategies(self, register: Callable[..., None]) -> None:
+        from dawai.core.prompting import MusicExpertStrategy
+
+        register(
+            "music-expert",
+            MusicExpertStrategy,
+            description="Music-production expert; answers in the user's language",
+        )
+
+
+PLUGINS: tuple[tuple[str, Any], ...] = (
+    ("dawai.anthropic", AnthropicPlugin()),
+    ("dawai.openai", OpenAIPlugin()),
+    ("dawai.google", GooglePlugin()),
+    ("dawai.prompts", PromptsPlugin()),
+)

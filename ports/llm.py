@@ -1,0 +1,59 @@
+"""The LLM provider port."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, runtime_checkable
+
+import msgspec
+
+from dawai.core.models import ChatEvent, LLMReply, LLMRequest
+
+__all__ = ["LLMProvider", "ProviderConfig", "ProviderFactory"]
+
+
+class ProviderConfig(msgspec.Struct, frozen=True):
+    """What a provider factory gets: one credential set and the network limits.
+
+    A provider instance is built once per (provider, key, base URL) and reused; it owns
+    its SDK client and closes it in ``aclose``.
+    """
+
+    name: str
+    api_key: str | None = None
+    base_url: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 300.0
+    options: dict[str, Any] = {}
+
+
+@runtime_checkable
+class LLMProvider(Protocol):
+    """A chat model backend (Claude, OpenAI, Gemini, an OpenAI-compatible server, a plugin).
+
+    Contract (checked by ``tests/contract``):
+
+    * ``stream`` yields ``TextDelta`` pieces as they arrive, ``Usage`` when known, and a
+      ``Finish`` event only when the upstream's stop signal was seen. A stream that ends
+      without one must raise ``UpstreamTruncated`` instead of ending quietly.
+    * Upstream failures raise the domain errors: ``UpstreamAuthError`` (key rejected),
+      ``RateLimited`` (with ``retry_after``), ``UpstreamError`` (``retryable`` for 5xx and
+      connection failures), ``UpstreamTimeout``.
+    * Closing the iterator (``aclose``) or cancelling the task reading it closes the
+      upstream connection.
+    """
+
+    name: str
+
+    async def complete(self, request: LLMRequest) -> LLMReply: ...
+
+    def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]: ...
+
+    async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
+        """Structured output: a JSON value matching ``schema`` (best effort per provider)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+ProviderFactory = Callable[[ProviderConfig], LLMProvider]
