@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar
-from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from dawai.adapters.http.context import RequestContext
+from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.routes import api_router, root_handlers
 from dawai.core.chat import ChatService
@@ -21,6 +21,7 @@ from dawai.plugins.manager import PluginHost
 __all__ = ["API_PREFIXES", "create_app"]
 
 API_PREFIXES = ("/api", "/ai/api")
+EXPOSED_HEADERS = ("X-Request-ID", "Retry-After", "X-Cache", "X-Render-Time-Ms")
 
 
 def create_app(container: Any) -> Litestar:
@@ -64,13 +65,6 @@ def create_app(container: Any) -> Litestar:
             "version": Provide(provide_version, sync_to_thread=False, use_cache=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
-        cors_config=CORSConfig(
-            allow_origins=list(http.allowed_origins),
-            allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Content-Type", "Authorization"],
-            expose_headers=["X-Request-ID", "Retry-After", "X-Cache", "X-Render-Time-Ms"],
-            max_age=3600,
-        ),
         openapi_config=OpenAPIConfig(
             title="DAWAI backend",
             version=version,
@@ -83,5 +77,7 @@ def create_app(container: Any) -> Litestar:
         on_shutdown=[shutdown],
         debug=False,
     )
-    app.asgi_handler = RequestContext(app.asgi_handler, access_log_enabled=settings.log.access)
+    # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too.
+    cors = CORS(app.asgi_handler, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
+    app.asgi_handler = RequestContext(cors, access_log_enabled=settings.log.access)
     return app

@@ -114,7 +114,7 @@ _HTTP_TITLES = {
 }
 
 
-_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+_NAMED = re.compile(r"(?:unknown|missing required) field `([^`]*)`")
 
 
 def _field(key: Any, message: str) -> str:
@@ -122,7 +122,7 @@ def _field(key: Any, message: str) -> str:
     of an unknown field only in the message."""
     text = str(key or "")
     text = "" if text in ("data", "body") else text.removeprefix("data.").removeprefix("$.").removeprefix("$")
-    unknown = _UNKNOWN.search(message)
+    unknown = _NAMED.search(message)
     if unknown:
         text = f"{text}.{unknown.group(1)}" if text else unknown.group(1)
     return text or "body"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, UsageOut
@@ -27,14 +29,16 @@ def to_input(body: ChatBody) -> ChatInput:
     )
 
 
-async def _chat(data: ChatBody, chat: ChatService) -> ChatResponse:
+async def _chat(data: JSONBody[ChatBody], chat: NamedDependency[ChatService]) -> ChatResponse:
     """Ask the music-production assistant; the whole reply at once, with token usage."""
     reply = await chat.reply(to_input(data))
     usage = UsageOut(reply.usage.input_tokens, reply.usage.output_tokens) if reply.usage else None
     return ChatResponse(reply.text, reply.model, reply.provider, usage)
 
 
-async def _stream_chat(data: ChatBody, chat: ChatService, settings: Settings) -> Stream:
+async def _stream_chat(
+    data: JSONBody[ChatBody], chat: NamedDependency[ChatService], settings: NamedDependency[Settings]
+) -> Stream:
     """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
     ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
     ``error`` event. A comment heartbeat is sent while waiting."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import get
+from litestar.di import NamedDependency
 
 from dawai.adapters.http.schemas import HealthResponse, PluginOut
 from dawai.core.routing import ModelRouter
@@ -27,7 +28,11 @@ def health_report(router: ModelRouter, plugin_host: PluginHost, version: str) ->
     )
 
 
-async def _health(router: ModelRouter, plugin_host: PluginHost, version: str) -> HealthResponse:
+async def _health(
+    router: NamedDependency[ModelRouter],
+    plugin_host: NamedDependency[PluginHost],
+    version: NamedDependency[str],
+) -> HealthResponse:
     """Service status: version, which providers have a key (never the key), voices and plugins."""
     return health_report(router, plugin_host, version)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import get
+from litestar.di import NamedDependency
 
 from dawai.adapters.http.schemas import ModelOut, ModelsResponse
 from dawai.core.routing import ModelRouter
@@ -10,7 +11,7 @@ from dawai.core.routing import ModelRouter
 __all__ = ["handlers"]
 
 
-async def _models(router: ModelRouter) -> ModelsResponse:
+async def _models(router: NamedDependency[ModelRouter]) -> ModelsResponse:
     """Aliases, configured endpoints' models and plugin models; ``configured`` says whether
     the server holds a key for it (a request may still bring its own)."""
     return ModelsResponse(

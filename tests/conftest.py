@@ -1,0 +1,67 @@
+"""Shared fixtures: settings from a dict, fresh plugin managers, apps on fake providers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from dawai.adapters.http.app import create_app
+from dawai.bootstrap.config import load_settings
+from dawai.bootstrap.container import Container, build_container
+from dawai.core.settings import Settings
+from dawai.plugins import build_plugin_manager, hookimpl
+from dawai.plugins.manager import PluginHost
+
+
+class ProviderPlugin:
+    """A test plugin registering one provider factory under ``name``."""
+
+    def __init__(self, name: str, factory: Callable[..., Any], **options: Any) -> None:
+        self.name, self.factory, self.options = name, factory, options
+
+    @hookimpl
+    def register_llm_providers(self, register: Callable[..., None]) -> None:
+        register(self.name, self.factory, **self.options)
+
+
+def make_settings(env: Mapping[str, str] | None = None, **tree: Any) -> Settings:
+    """Settings from env-style values (no real environment is read)."""
+    return load_settings(dict(env or {}))
+
+
+def make_host(settings: Settings, *extra: tuple[str, Any], entry_points: Any = ()) -> PluginHost:
+    """A fresh plugin manager with built-ins, the given test plugins, and no installed ones."""
+    return build_plugin_manager(settings, entry_points=entry_points, extra=extra)
+
+
+def make_container(settings: Settings, *extra: tuple[str, Any]) -> Container:
+    return build_container(settings, make_host(settings, *extra))
+
+
+@pytest.fixture
+def client_for() -> Iterator[Callable[..., TestClient]]:
+    """``client_for(settings, *plugins)`` -> a started Litestar TestClient."""
+    clients: list[TestClient] = []
+
+    def make(settings: Settings | None = None, *extra: tuple[str, Any]) -> TestClient:
+        container = make_container(settings or make_settings(), *extra)
+        client = TestClient(create_app(container), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_real_provider_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's real keys or base URLs."""
+    for name in list(os.environ):
+        if name.endswith(("_API_KEY", "_BASE_URL")) or name.startswith("DAWAI_"):
+            monkeypatch.delenv(name, raising=False)

@@ -1,0 +1,76 @@
+"""SSE framing: every frame parses back to what was sent, whatever the text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dawai.adapters.http.sse import DONE, HEARTBEAT, error_frame, frame, sse_body
+from dawai.core.errors import UpstreamTruncated
+from dawai.core.models import Finish, TextDelta, Usage
+from dawai.core.streams import EventStream
+
+
+def parse(body: bytes) -> list[object]:
+    """A client's view: split on blank lines, keep ``data:`` payloads, skip comments."""
+    events = []
+    for block in body.decode("utf-8").split("\n\n"):
+        if not block or block.startswith(":"):
+            continue
+        lines = block.split("\n")
+        assert all(line.startswith("data: ") for line in lines), block
+        data = "\n".join(line[6:] for line in lines)
+        events.append(data if data == "[DONE]" else json.loads(data))
+    return events
+
+
+@given(st.text())
+def test_any_text_is_one_frame_that_round_trips(text):
+    raw = frame(TextDelta(text))
+    assert raw.startswith(b"data: ") and raw.endswith(b"\n\n")
+    assert raw.count(b"\n\n") == 1 or raw[:-2].count(b"\n") == 0
+    assert parse(raw) == [{"type": "text", "content": text}]
+
+
+async def _body(items, heartbeat=10.0, first_timeout=None):
+    async def source():
+        for item in items:
+            if isinstance(item, float):
+                await asyncio.sleep(item)
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+
+    stream = EventStream(source())
+    first = await stream.next(first_timeout)
+    return b"".join([chunk async for chunk in sse_body(stream, first, heartbeat)])
+
+
+@given(st.lists(st.text(min_size=1), max_size=8))
+def test_stream_bodies_parse_back(pieces):
+    items = [TextDelta(p) for p in pieces] + [Usage(1, len(pieces)), Finish()]
+    events = parse(asyncio.run(_body(items)))
+    assert events[-1] == "[DONE]"
+    assert [e["content"] for e in events if isinstance(e, dict) and e["type"] == "text"] == pieces
+    assert events[-2] == {"type": "usage", "input_tokens": 1, "output_tokens": len(pieces)}
+
+
+def test_error_after_first_byte_is_in_band_then_done():
+    body = asyncio.run(_body([TextDelta("a"), UpstreamTruncated("cut short")]))
+    events = parse(body)
+    assert events[0] == {"type": "text", "content": "a"}
+    assert events[1]["type"] == "error" and events[1]["error"]["status"] == 502
+    assert events[-1] == "[DONE]"
+    assert error_frame(UpstreamTruncated("x")).startswith(b"data: {")
+
+
+def test_heartbeat_comments_while_waiting():
+    body = asyncio.run(_body([0.12, TextDelta("late"), Finish()], heartbeat=0.05, first_timeout=0.01))
+    assert body.startswith(HEARTBEAT)
+    assert body.count(HEARTBEAT) >= 2
+    assert body.endswith(DONE)
+    assert parse(body)[0] == {"type": "text", "content": "late"}
