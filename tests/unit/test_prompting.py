@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -37,7 +39,7 @@ def test_rendered_messages_alternate_and_end_with_the_user(message, context, his
     )
     roles = [m.role for m in prompt.messages]
     assert roles[0] == "user" and roles[-1] == "user"
-    assert all(a != b for a, b in zip(roles, roles[1:], strict=False))
+    assert all(a != b for a, b in itertools.pairwise(roles))
     assert prompt.messages[-1].content.endswith(message)
 
 
