@@ -55,6 +55,7 @@ class ProviderPool:
                 base_url=base_url,
                 connect_timeout=reliability.connect_timeout,
                 read_timeout=reliability.total_timeout,
+                options=dict(endpoint.options) if endpoint else {},
             )
             instances.append(entry.factory(config))
             return instances[-1]

@@ -6,7 +6,7 @@ environment variables, and stops start-up with one line naming a bad setting.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -51,13 +51,16 @@ class PluginSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class ProviderEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A provider the operator configures: a built-in kind with a key/base URL, or a named
+    """Settings for one provider, by name: a key, a base URL, models and options for a
+    built-in or plugin provider; or, with ``kind = "openai-compatible"``, a new named
     OpenAI-compatible server (vLLM, llama.cpp, Ollama, LM Studio) addressed as ``NAME/model``."""
 
-    kind: Literal["anthropic", "openai", "google", "openai-compatible"] | str = "openai-compatible"
+    kind: str | None = None
     base_url: str | None = None
     api_key: str | None = None
     models: tuple[str, ...] = ()
+    # Free-form settings handed to the provider factory (ProviderConfig.options).
+    options: dict[str, Any] = {}
 
 
 class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

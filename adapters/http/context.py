@@ -56,15 +56,16 @@ class RequestContext:
                 message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
+        structlog.contextvars.bind_contextvars(request_id=rid)
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             if self.access:
                 access_log.info(
                     "request",
-                    request_id=rid,
                     method=scope.get("method"),
                     path=scope.get("path"),
                     status=status or None,
                     ms=round((time.perf_counter() - started) * 1000, 2),
                 )
+            structlog.contextvars.unbind_contextvars("request_id")

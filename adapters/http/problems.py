@@ -96,9 +96,7 @@ def _domain(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(math.ceil(exc.retry_after if exc.retry_after is not None else 1))}
-    log.info(
-        "request_failed", request_id=request_id_of(request.scope), status=problem.status, title=problem.title
-    )
+    log.info("request_failed", status=problem.status, title=problem.title)
     return _response(problem, request, headers)
 
 
@@ -158,7 +156,7 @@ def _http(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     rid = request_id_of(request.scope)
-    log.error("unhandled_error", request_id=rid, error_type=type(exc).__name__)
+    log.error("unhandled_error", error_type=type(exc).__name__)
     problem = Problem(
         _slug("Internal server error"),
         "Internal server error",

@@ -1,0 +1,138 @@
+"""The real ``dawai serve`` process on 127.0.0.1, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / "server.log"
+        full_env = {
+            k: v for k, v in os.environ.items() if not k.startswith("DAWAI_") and not k.endswith("_API_KEY")
+        }
+        full_env.update(env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(self.port)],
+            env=full_env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("server exited early:\n" + self.log.read_text())
+            try:
+                if httpx.get(self.base + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not come up:\n" + self.log.read_text())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("server")
+    config = tmp / "dawai.toml"
+    config.write_text("[providers.echo]\noptions = { delay = 0.002 }\n")
+    srv = Server(
+        {
+            "DAWAI_CONFIG": str(config),
+            "DAWAI_LOG_LEVEL": "info",
+            "ANTHROPIC_API_KEY": "sk-ant-api03-" + "k" * 40,
+        },
+        tmp,
+    )
+    yield srv
+    srv.stop()
+    log = srv.log.read_text()
+    assert "sk-ant-api03" not in log, "a key reached the log"
+    assert "Traceback" not in log
+
+
+def test_health_and_request_id_over_real_http(server):
+    response = httpx.get(server.base + "/ai/api/health", headers={"X-Request-ID": "e2e-1"})
+    assert response.status_code == 200 and response.headers["x-request-id"] == "e2e-1"
+    body = response.json()
+    assert body["providers"]["anthropic"] is True
+    assert {p["name"] for p in body["plugins"]} >= {"dawai.anthropic", "echo"}
+    assert "sk-ant" not in response.text
+
+
+def test_example_plugin_serves_chat_and_streams(server):
+    reply = httpx.post(server.base + "/api/chat", json={"message": "play it again", "model": "echo/parrot"})
+    assert reply.json()["response"] == "play it again"
+    with httpx.stream(
+        "POST", server.base + "/ai/api/stream/chat", json={"message": "もう 一度 お願い", "model": "echo"}
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    events = [line[6:] for line in lines]
+    assert events[-1] == "[DONE]"
+    texts = [json.loads(e)["content"] for e in events[:-1] if json.loads(e)["type"] == "text"]
+    assert "".join(texts) == "もう 一度 お願い"
+    assert json.loads(events[-2])["type"] == "usage"
+
+
+def test_many_concurrent_streams(server):
+    async def one(client: httpx.AsyncClient, i: int) -> str:
+        text = []
+        async with client.stream(
+            "POST", "/api/stream/chat", json={"message": f"stream {i} says hi", "model": "echo/parrot"}
+        ) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: {"):
+                    event = json.loads(line[6:])
+                    if event["type"] == "text":
+                        text.append(event["content"])
+        return "".join(text)
+
+    async def run() -> list[str]:
+        limits = httpx.Limits(max_connections=100)
+        async with httpx.AsyncClient(base_url=server.base, limits=limits, timeout=30) as client:
+            return await asyncio.gather(*(one(client, i) for i in range(60)))
+
+    results = asyncio.run(run())
+    assert results == [f"stream {i} says hi" for i in range(60)]
+
+
+def test_errors_over_real_http_are_problem_json(server):
+    response = httpx.post(
+        server.base + "/api/chat", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    response = httpx.post(server.base + "/api/chat", json={"message": "hi", "model": "gpt-4"})
+    assert response.status_code == 401 and "OPENAI_API_KEY" in response.json()["detail"]
