@@ -1,0 +1,60 @@
+"""Harnesses that build an ``LLMProvider`` for a scenario, for the contract suite.
+
+A plugin author adds a harness for their provider (see docs/plugins.md) and runs
+``pytest tests/contract``. ``make`` returns ``None`` for scenarios the provider cannot be
+put into (an offline provider never sees a 429); those checks are skipped for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dawai.core.errors import RateLimited, UpstreamAuthError, UpstreamError
+from dawai.core.models import TextDelta
+from dawai.ports.llm import LLMProvider, ProviderConfig
+from tests.fakes.providers import ScriptedProvider, ok_script
+
+SCENARIOS = ("ok", "japanese", "truncated", "auth", "rate_limited", "server_error", "slow")
+JAPANESE = "こんにちは、音楽を作りましょう。"
+
+
+@dataclass
+class Harness:
+    name: str
+    make: Callable[[str], tuple[LLMProvider, str] | None]
+    """scenario -> (provider, upstream model id to ask for) or None when unsupported."""
+    expected_text: Callable[[str, str], str | None] = field(default=lambda scenario, message: None)
+    """The reply text the scenario should produce, when the harness knows it."""
+
+
+def scripted_harness() -> Harness:
+    scripts = {
+        "ok": ok_script("Hello ", "there."),
+        "japanese": ok_script(*JAPANESE),
+        "truncated": [TextDelta("cut ")],
+        "auth": [UpstreamAuthError("The provider rejected the API key.")],
+        "rate_limited": [RateLimited("slow down", retry_after=1.0)],
+        "server_error": [UpstreamError("boom", retryable=True)],
+        "slow": [0.05, *ok_script("late")],
+    }
+    texts = {"ok": "Hello there.", "japanese": JAPANESE}
+
+    def make(scenario: str) -> tuple[LLMProvider, str]:
+        return ScriptedProvider([scripts[scenario]]), "scripted"
+
+    return Harness("scripted", make, lambda scenario, _m: texts.get(scenario))
+
+
+def echo_harness() -> Harness | None:
+    try:
+        from dawai_echo import EchoProvider
+    except ImportError:  # the example plugin is not installed
+        return None
+
+    def make(scenario: str) -> tuple[LLMProvider, str] | None:
+        if scenario not in ("ok", "japanese"):
+            return None
+        return EchoProvider(ProviderConfig(name="echo")), "parrot"
+
+    return Harness("echo-plugin", make, lambda _s, message: message)

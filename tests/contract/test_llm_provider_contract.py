@@ -1,0 +1,149 @@
+"""The ``LLMProvider`` contract, run against every provider: ours and plugins'.
+
+Each harness (see ``harness.py``) builds a provider for a scenario; the checks are the same
+for all. Scenarios a harness cannot produce are skipped for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dawai.core.errors import RateLimited, UpstreamAuthError, UpstreamError, UpstreamTruncated
+from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta, Usage
+from dawai.ports.llm import LLMProvider
+from tests.contract.harness import JAPANESE, Harness
+
+
+def request(model: str, message: str = "Say hello to the band") -> LLMRequest:
+    return LLMRequest(
+        model=model, system="You are terse.", messages=(ChatMessage("user", message),), max_tokens=64
+    )
+
+
+def build(harness: Harness, scenario: str) -> tuple[LLMProvider, str]:
+    made = harness.make(scenario)
+    if made is None:
+        pytest.skip(f"{harness.name} cannot produce the '{scenario}' scenario")
+    return made
+
+
+async def drain(provider: LLMProvider, req: LLMRequest) -> list:
+    return [event async for event in provider.stream(req)]
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_implements_the_port(harness: Harness):
+    provider, _ = build(harness, "ok")
+    assert isinstance(provider, LLMProvider)
+    assert isinstance(provider.name, str) and provider.name
+
+
+def test_stream_shape_and_stop_signal(harness: Harness):
+    provider, model = build(harness, "ok")
+
+    async def go():
+        try:
+            return await drain(provider, request(model))
+        finally:
+            await provider.aclose()
+
+    events = run(go())
+    assert all(isinstance(e, TextDelta | Usage | Finish) for e in events), events
+    assert any(isinstance(e, TextDelta) and e.content for e in events)
+    assert isinstance(events[-1], Finish), "the last event must be the stop signal"
+    assert sum(isinstance(e, Finish) for e in events) == 1
+    for usage in (e for e in events if isinstance(e, Usage)):
+        assert usage.input_tokens >= 0 and usage.output_tokens >= 0
+    expected = harness.expected_text("ok", "Say hello to the band")
+    if expected is not None:
+        assert "".join(e.content for e in events if isinstance(e, TextDelta)) == expected
+
+
+def test_complete_matches_the_stream(harness: Harness):
+    provider, model = build(harness, "ok")
+
+    async def go():
+        try:
+            streamed = await drain(provider, request(model))
+            reply = await provider.complete(request(model))
+            return streamed, reply
+        finally:
+            await provider.aclose()
+
+    streamed, reply = run(go())
+    assert reply.text == "".join(e.content for e in streamed if isinstance(e, TextDelta))
+    assert reply.finish_reason
+
+
+def test_japanese_survives_chunking(harness: Harness):
+    provider, model = build(harness, "japanese")
+
+    async def go():
+        try:
+            return await drain(provider, request(model, JAPANESE))
+        finally:
+            await provider.aclose()
+
+    events = run(go())
+    text = "".join(e.content for e in events if isinstance(e, TextDelta))
+    assert text == (harness.expected_text("japanese", JAPANESE) or JAPANESE)
+
+
+def test_truncated_stream_raises(harness: Harness):
+    provider, model = build(harness, "truncated")
+
+    async def go():
+        seen = []
+        try:
+            with pytest.raises(UpstreamTruncated):
+                async for event in provider.stream(request(model)):
+                    seen.append(event)
+        finally:
+            await provider.aclose()
+        return seen
+
+    assert not any(isinstance(e, Finish) for e in run(go()))
+
+
+@pytest.mark.parametrize(
+    ("scenario", "error"),
+    [("auth", UpstreamAuthError), ("rate_limited", RateLimited), ("server_error", UpstreamError)],
+)
+def test_failures_raise_domain_errors(harness: Harness, scenario, error):
+    provider, model = build(harness, scenario)
+
+    async def go():
+        try:
+            with pytest.raises(error) as streamed:
+                await drain(provider, request(model))
+            with pytest.raises(error):
+                await provider.complete(request(model))
+            return streamed.value
+        finally:
+            await provider.aclose()
+
+    exc = run(go())
+    if scenario == "rate_limited":
+        assert exc.retry_after is not None and exc.retry_after >= 0
+    if scenario == "server_error":
+        assert exc.retryable is True
+    if scenario == "auth":
+        assert "key" in exc.detail.lower()
+
+
+def test_closing_early_is_clean(harness: Harness):
+    provider, model = build(harness, "ok")
+
+    async def go():
+        stream = provider.stream(request(model))
+        first = await anext(aiter(stream))
+        await stream.aclose()
+        await provider.aclose()
+        return first
+
+    assert isinstance(run(go()), TextDelta | Usage)

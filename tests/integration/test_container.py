@@ -1,0 +1,106 @@
+"""The composition root: container overrides, plugin failures surfacing in health, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dependency_injector import providers
+from litestar.testing import TestClient
+
+from dawai.adapters.http.app import create_app
+from dawai.core.models import ChatMessage, Prompt
+from dawai.plugins import hookimpl
+from tests.conftest import ProviderPlugin, make_container, make_settings
+from tests.fakes.providers import ScriptedProvider, factory_for, ok_script
+
+
+class ShoutingStrategy:
+    name = "shouting"
+
+    def render(self, prompt_input):
+        return Prompt(system="SHOUT", messages=(ChatMessage("user", prompt_input.message.upper()),))
+
+
+def test_tests_can_override_container_providers():
+    provider = ScriptedProvider([ok_script("fine")])
+    container = make_container(make_settings(), ("fake", ProviderPlugin("fake", factory_for(provider))))
+    container.prompt_strategy.override(providers.Object(ShoutingStrategy()))
+    with TestClient(create_app(container)) as client:
+        response = client.post("/api/chat", json={"message": "quiet please", "model": "fake/m"})
+    assert response.json()["response"] == "fine"
+    assert provider.calls[0].system == "SHOUT"
+    assert provider.calls[0].messages[-1].content == "QUIET PLEASE"
+
+
+def test_a_plugin_prompt_strategy_is_selected_by_config(tmp_path):
+    class StrategyPlugin:
+        @hookimpl
+        def register_prompt_strategies(self, register):
+            register("shouting", ShoutingStrategy)
+
+    provider = ScriptedProvider([ok_script("ok")])
+    settings = make_settings({"DAWAI_PROMPT_STRATEGY": "shouting"})
+    container = make_container(
+        settings, ("strategies", StrategyPlugin()), ("fake", ProviderPlugin("fake", factory_for(provider)))
+    )
+    with TestClient(create_app(container)) as client:
+        client.post("/api/chat", json={"message": "hey", "model": "fake/m"})
+    assert provider.calls[0].system == "SHOUT"
+
+
+def test_broken_plugin_makes_health_degraded_but_serves():
+    class Broken:
+        @hookimpl
+        def register_llm_providers(self, register):
+            raise RuntimeError("plugin bug")
+
+    container = make_container(make_settings(), ("broken", Broken()))
+    with TestClient(create_app(container)) as client:
+        body = client.get("/health").json()
+    assert body["status"] == "degraded"
+    broken = next(p for p in body["plugins"] if p["name"] == "broken")
+    assert broken["status"] == "failed" and "plugin bug" in broken["error"]
+
+
+def test_sdk_clients_are_reused_and_closed_at_shutdown():
+    made = []
+
+    def factory(config):
+        made.append(ScriptedProvider([ok_script("x")]))
+        return made[-1]
+
+    settings = make_settings({"DAWAI_CLIENT_SHARDS": "2"})
+    container = make_container(settings, ("fake", ProviderPlugin("fake", factory)))
+    with TestClient(create_app(container)) as client:
+        for _ in range(6):
+            client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": "k1"}})
+        client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": "k2"}})
+        assert len(made) == 3  # two shards for k1, one so far for k2
+        assert not any(p.closed for p in made)
+    assert all(p.closed for p in made)
+
+
+def test_pool_is_bounded_and_retires_least_recently_used(tmp_path):
+    made = []
+
+    def factory(config):
+        made.append(ScriptedProvider([ok_script("x")]))
+        return made[-1]
+
+    from dawai.core.provider_pool import ProviderPool
+    from tests.conftest import make_host
+
+    config = tmp_path / "dawai.toml"
+    config.write_text("[llm]\nclient_cache_size = 2\nclient_shards = 1\n")
+    settings = make_settings({"DAWAI_CONFIG": str(config)})
+    host = make_host(settings, ("fake", ProviderPlugin("fake", factory)))
+    pool = ProviderPool(host.catalog, settings)
+
+    async def go():
+        for key in ("a", "b", "c"):
+            pool.get("fake", key)
+        assert len(pool) == 2
+        await pool.aclose()
+
+    asyncio.run(go())
+    assert all(p.closed for p in made)
