@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -12,12 +13,61 @@ from dawai.core.errors import DawaiError, UpstreamError
 from dawai.core.models import Finish
 from dawai.core.streams import EventStream
 
-__all__ = ["DONE", "HEARTBEAT", "SSE_HEADERS", "error_frame", "frame", "sse_body"]
+__all__ = [
+    "CLIENT_GONE",
+    "DONE",
+    "HEARTBEAT",
+    "SSE_HEADERS",
+    "error_frame",
+    "first_event",
+    "frame",
+    "sse_body",
+]
 
 DONE = b"data: [DONE]\n\n"
 HEARTBEAT = b": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _encode = msgspec.json.Encoder().encode
+
+
+CLIENT_GONE = object()
+# Most upstreams answer quickly; only a slower first token pays for watching the client.
+_FAST_PATH_SECONDS = 0.05
+
+
+async def _disconnected(receive: Callable[[], Awaitable[Any]]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def first_event(
+    stream: EventStream[Any], receive: Callable[[], Awaitable[Any]], heartbeat: float
+) -> Any:
+    """The stream's first item, ``None`` if ``heartbeat`` passed first (the response then
+    starts with a heartbeat), or ``CLIENT_GONE`` if the client left while we waited —
+    in which case the upstream is cancelled instead of running on for nobody."""
+    try:
+        item = await stream.next(min(_FAST_PATH_SECONDS, heartbeat))
+    except StopAsyncIteration:
+        return None
+    if item is not None:
+        return item
+    loop = asyncio.get_running_loop()
+    watcher = loop.create_task(_disconnected(receive))
+    waiter = loop.create_task(stream.next(heartbeat))
+    try:
+        await asyncio.wait((watcher, waiter), return_when=asyncio.FIRST_COMPLETED)
+        if waiter.done():
+            try:
+                return waiter.result()
+            except StopAsyncIteration:
+                return None
+        waiter.cancel()
+        await stream.aclose()
+        return CLIENT_GONE
+    finally:
+        watcher.cancel()
+        waiter.cancel()
 
 
 def frame(payload: Any) -> bytes:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import post
+from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.response import Stream
 
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, UsageOut
-from dawai.adapters.http.sse import SSE_HEADERS, sse_body
+from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, first_event, sse_body
 from dawai.core.chat import ChatInput, ChatService
 from dawai.core.models import ChatMessage
 from dawai.core.settings import Settings
@@ -37,21 +37,23 @@ async def _chat(data: JSONBody[ChatBody], chat: NamedDependency[ChatService]) ->
 
 
 async def _stream_chat(
-    data: JSONBody[ChatBody], chat: NamedDependency[ChatService], settings: NamedDependency[Settings]
-) -> Stream:
+    data: JSONBody[ChatBody],
+    chat: NamedDependency[ChatService],
+    settings: NamedDependency[Settings],
+    request: Request[Any, Any, Any],
+) -> Response[Any]:
     """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
     ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
     ``error`` event. A comment heartbeat is sent while waiting."""
     stream = chat.stream(to_input(data))
     heartbeat = settings.reliability.heartbeat_interval
-    first: Any
     try:
-        first = await stream.next(heartbeat)
-    except StopAsyncIteration:
-        first = None
+        first = await first_event(stream, request.receive, heartbeat)
     except BaseException:
         await stream.aclose()
         raise
+    if first is CLIENT_GONE:
+        return Response(b"", status_code=499)
     return Stream(sse_body(stream, first, heartbeat), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
