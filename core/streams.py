@@ -37,19 +37,25 @@ class EventStream(Generic[T]):
 
     async def _pump(self) -> None:
         queue = self._queue
+        outcome: _End | BaseException | None = _END
         try:
             async for item in self._source:
                 queue.put_nowait(item)
         except asyncio.CancelledError:
+            outcome = None  # the consumer asked for this; nobody is waiting
             raise
         except BaseException as exc:
-            queue.put_nowait(exc)
-            return
+            outcome = exc
         finally:
             aclose = getattr(self._source, "aclose", None)
-            if aclose is not None:
-                await aclose()
-        queue.put_nowait(_END)
+            try:
+                if aclose is not None:
+                    await aclose()
+            except Exception as exc:
+                outcome = exc if outcome is _END else outcome
+            if outcome is not None:
+                # Whatever happened, the consumer learns of it: it never waits forever.
+                queue.put_nowait(outcome)
 
     async def next(self, timeout: float | None = None) -> T | None:
         """The next item; ``None`` when ``timeout`` passed first. Raises the source's error,
