@@ -65,3 +65,26 @@ def _no_real_provider_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.endswith(("_API_KEY", "_BASE_URL")) or name.startswith("DAWAI_"):
             monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def upstream() -> Iterator[Any]:
+    """The loopback fake of the Anthropic, OpenAI and Gemini APIs (one per test session)."""
+    from tests.fakes.llm_upstream import FakeUpstream
+
+    fake = FakeUpstream().start()
+    yield fake
+    fake.stop()
+
+
+def upstream_env(fake: Any, **extra: str) -> dict[str, str]:
+    """Env that points all three official SDKs at the fake, with test keys."""
+    return {
+        "ANTHROPIC_API_KEY": "sk-ant-api03-" + "t" * 40,
+        "ANTHROPIC_BASE_URL": fake.anthropic_base_url,
+        "OPENAI_API_KEY": "sk-proj-" + "t" * 40,
+        "OPENAI_BASE_URL": fake.openai_base_url,
+        "GEMINI_API_KEY": "AIza" + "t" * 35,
+        "GOOGLE_GEMINI_BASE_URL": fake.gemini_base_url,
+        **extra,
+    }

@@ -8,7 +8,7 @@ from typing import Any
 import anthropic
 import msgspec
 
-from dawai.adapters.providers.failures import connection_failure, status_failure
+from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -72,8 +72,10 @@ class AnthropicProvider:
             raise self._failure(exc) from None
         input_tokens = output_tokens = 0
         stop_reason: str | None = None
+        started = False
         try:
             async for event in stream:
+                started = True
                 kind = event.type
                 if kind == "content_block_delta":
                     if event.delta.type == "text_delta" and event.delta.text:
@@ -87,8 +89,10 @@ class AnthropicProvider:
                     yield Usage(input_tokens, output_tokens)
                     yield Finish(stop_reason or "end_turn")
                     return
-        except anthropic.AnthropicError as exc:
+        except anthropic.APIStatusError as exc:
             raise self._failure(exc) from None
+        except Exception as exc:  # the SDK lets transport errors through mid-stream
+            raise broken_stream(self.name, exc, started=started) from None
         finally:
             await stream.close()
         raise UpstreamTruncated(f"The {self.name} stream ended without message_stop.", provider=self.name)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dawai.core.errors import DawaiError, RateLimited, UpstreamAuthError, UpstreamError, UpstreamTimeout
+from dawai.core.errors import (
+    DawaiError,
+    RateLimited,
+    UpstreamAuthError,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamTruncated,
+)
 from dawai.core.redaction import redact
 
-__all__ = ["connection_failure", "retry_after_seconds", "status_failure"]
+__all__ = ["broken_stream", "connection_failure", "retry_after_seconds", "status_failure"]
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
@@ -54,4 +61,15 @@ def connection_failure(provider: str, exc: BaseException, *, timeout: bool = Fal
         return UpstreamTimeout(f"The {provider} provider did not answer in time.", provider=provider)
     return UpstreamError(
         f"Could not reach the {provider} provider ({type(exc).__name__}).", provider=provider, retryable=True
+    )
+
+
+def broken_stream(provider: str, exc: BaseException, *, started: bool) -> DawaiError:
+    """A transport failure while reading a stream: before any event it is an ordinary
+    (retryable) connection failure; after one, the reply is cut short."""
+    if not started:
+        return connection_failure(provider, exc, timeout="Timeout" in type(exc).__name__)
+    return UpstreamTruncated(
+        f"The connection to the {provider} provider broke mid-stream ({type(exc).__name__}).",
+        provider=provider,
     )

@@ -16,7 +16,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from dawai.adapters.providers.failures import connection_failure, status_failure
+from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -95,9 +95,11 @@ class GeminiProvider:
         reason: str | None = None
         usage: Usage | None = None
         stream: Any = None
+        started = False
         try:
             stream = await self._client.aio.models.generate_content_stream(**self._args(request))
             async for chunk in stream:
+                started = True
                 text = _text(chunk)
                 if text:
                     yield TextDelta(text)
@@ -105,8 +107,10 @@ class GeminiProvider:
                 reason = _finish(chunk) or reason
         except DawaiError:
             raise
-        except Exception as exc:
+        except genai_errors.APIError as exc:
             raise self._failure(exc) from None
+        except Exception as exc:
+            raise broken_stream(self.name, exc, started=started) from None
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import openai
 
-from dawai.adapters.providers.failures import connection_failure, status_failure
+from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -80,8 +80,10 @@ class OpenAIProvider:
             raise self._failure(exc) from None
         finish_reason: str | None = None
         usage: Usage | None = None
+        started = False
         try:
             async for chunk in stream:
+                started = True
                 if chunk.choices:
                     choice = chunk.choices[0]
                     content = choice.delta.content if choice.delta else None
@@ -91,8 +93,14 @@ class OpenAIProvider:
                         finish_reason = choice.finish_reason
                 if chunk.usage is not None:
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-        except openai.OpenAIError as exc:
+        except openai.APIStatusError as exc:
             raise self._failure(exc) from None
+        except openai.APIError as exc:
+            if isinstance(exc, openai.APIConnectionError):
+                raise broken_stream(self.name, exc, started=started) from None
+            raise self._failure(exc) from None
+        except Exception as exc:
+            raise broken_stream(self.name, exc, started=started) from None
         finally:
             await stream.close()
         if finish_reason is None:

@@ -1,0 +1,567 @@
+"""A loopback fake of the Anthropic, OpenAI (and OpenAI-compatible) and Gemini HTTP APIs.
+
+The real SDKs are pointed at it through their base URLs. It is a small HTTP/1.1 server on
+plain asyncio streams (keep-alive, chunked SSE), cheap enough to feed a thousand streams.
+
+Behaviour is chosen per request by the **model name**: a base name and ``+``-separated
+directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0+fail_times=1``.
+
+=================  ==========================================================================
+``chunks=N``       split the reply text into N pieces (by characters; default 4)
+``delay=S``        seconds between pieces (default 0)
+``first_delay=S``  seconds before the response starts (first-token timeouts)
+``status=C``       answer HTTP C (401, 403, 429, 500, 503 ...) with the provider's error body
+``retry_after=N``  with 429: the ``Retry-After`` header (default 1)
+``fail_times=K``   with status: fail only the first K requests for this exact model string
+``cut_after=N``    stream N pieces, then drop the connection (no stop signal, no terminator)
+``cut_clean=N``    stream N pieces, then end the body properly but without the stop signal
+=================  ==========================================================================
+
+Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop), or as a
+process for benchmarks: ``python -m tests.fakes.llm_upstream --port 0`` prints
+``PORT <n>`` on its first line and serves until SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["DEFAULT_REPLY", "Directives", "FakeUpstream", "Received"]
+
+DEFAULT_REPLY = "Hello from the fake. こんにちは、音楽を作りましょう。"
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    529: "Overloaded",
+}
+
+
+@dataclass
+class Directives:
+    chunks: int = 4
+    delay: float = 0.0
+    first_delay: float = 0.0
+    status: int = 200
+    retry_after: str = "1"
+    fail_times: int | None = None
+    cut_after: int | None = None
+    cut_clean: int | None = None
+
+    @classmethod
+    def parse(cls, model: str) -> Directives:
+        found = cls()
+        for part in model.split("+")[1:]:
+            key, _, value = part.partition("=")
+            if key in ("chunks", "status", "fail_times", "cut_after", "cut_clean"):
+                setattr(found, key, int(value))
+            elif key in ("delay", "first_delay"):
+                setattr(found, key, float(value))
+            elif key == "retry_after":
+                found.retry_after = value
+        return found
+
+
+@dataclass
+class Received:
+    """One request as the fake saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    provider: str
+    model: str
+    stream: bool
+    at: float = field(default_factory=time.monotonic)
+
+
+def _split(text: str, n: int) -> list[str]:
+    n = max(1, min(n, len(text)))
+    size, extra = divmod(len(text), n)
+    pieces, start = [], 0
+    for i in range(n):
+        end = start + size + (1 if i < extra else 0)
+        pieces.append(text[start:end])
+        start = end
+    return pieces
+
+
+def _words(body: Any) -> int:
+    """Deterministic 'input tokens': whitespace-separated words in every text field."""
+    count = 0
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            count += len(item.split())
+        elif isinstance(item, dict):
+            stack.extend(v for k, v in item.items() if k not in ("model", "role", "type"))
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def _sse(payload: dict[str, Any], event: str | None = None) -> bytes:
+    head = f"event: {event}\n" if event else ""
+    return (head + "data: " + json.dumps(payload, ensure_ascii=False) + "\n\n").encode()
+
+
+# --- the three wire formats --------------------------------------------------------------
+
+
+def _anthropic_error(status: int) -> dict[str, Any]:
+    kind = {
+        401: "authentication_error",
+        403: "permission_error",
+        429: "rate_limit_error",
+        529: "overloaded_error",
+    }.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    return {"type": "error", "error": {"type": kind, "message": f"fake {kind}"}}
+
+
+def _anthropic_events(model: str, pieces: list[str], tokens_in: int, stop: bool) -> list[bytes]:
+    frames = [
+        _sse(
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "msg_fake",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": tokens_in, "output_tokens": 1},
+                },
+            },
+            "message_start",
+        ),
+        _sse(
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+            "content_block_start",
+        ),
+        _sse({"type": "ping"}, "ping"),
+    ]
+    frames += [
+        _sse(
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
+            "content_block_delta",
+        )
+        for p in pieces
+    ]
+    if stop:
+        frames += [
+            _sse({"type": "content_block_stop", "index": 0}, "content_block_stop"),
+            _sse(
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "usage": {"output_tokens": len(pieces)},
+                },
+                "message_delta",
+            ),
+            _sse({"type": "message_stop"}, "message_stop"),
+        ]
+    return frames
+
+
+def _anthropic_message(model: str, text: str, tokens_in: int, tokens_out: int) -> dict[str, Any]:
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": tokens_in, "output_tokens": tokens_out},
+    }
+
+
+def _openai_error(status: int) -> dict[str, Any]:
+    code = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status, "server_error")
+    return {"error": {"message": f"fake error {status}", "type": code, "param": None, "code": code}}
+
+
+def _openai_chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _openai_events(model: str, pieces: list[str], tokens_in: int, stop: bool, usage: bool) -> list[bytes]:
+    frames = [
+        _sse(_openai_chunk(model, {"role": "assistant", "content": p} if i == 0 else {"content": p}, None))
+        for i, p in enumerate(pieces)
+    ]
+    if stop:
+        frames.append(_sse(_openai_chunk(model, {}, "stop")))
+        if usage:
+            frames.append(
+                _sse(
+                    {
+                        "id": "chatcmpl-fake",
+                        "object": "chat.completion.chunk",
+                        "created": 1,
+                        "model": model,
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": tokens_in,
+                            "completion_tokens": len(pieces),
+                            "total_tokens": tokens_in + len(pieces),
+                        },
+                    }
+                )
+            )
+        frames.append(b"data: [DONE]\n\n")
+    return frames
+
+
+def _openai_completion(model: str, text: str, tokens_in: int, tokens_out: int) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": tokens_in,
+            "completion_tokens": tokens_out,
+            "total_tokens": tokens_in + tokens_out,
+        },
+    }
+
+
+def _gemini_error(status: int) -> dict[str, Any]:
+    name = {
+        400: "INVALID_ARGUMENT",
+        401: "UNAUTHENTICATED",
+        403: "PERMISSION_DENIED",
+        429: "RESOURCE_EXHAUSTED",
+        503: "UNAVAILABLE",
+    }.get(status, "INTERNAL")
+    return {"error": {"code": status, "message": f"fake {name}", "status": name}}
+
+
+def _gemini_response(model: str, text: str, finish: bool, tokens_in: int, tokens_out: int) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
+    if finish:
+        candidate["finishReason"] = "STOP"
+    return {
+        "candidates": [candidate],
+        "modelVersion": model,
+        "usageMetadata": {
+            "promptTokenCount": tokens_in,
+            "candidatesTokenCount": tokens_out,
+            "totalTokenCount": tokens_in + tokens_out,
+        },
+    }
+
+
+def _gemini_events(model: str, pieces: list[str], tokens_in: int, stop: bool) -> list[bytes]:
+    last = len(pieces) - 1
+    return [
+        _sse(_gemini_response(model, p, stop and i == last, tokens_in, i + 1)) for i, p in enumerate(pieces)
+    ]
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+class FakeUpstream:
+    def __init__(self, reply_text: str = DEFAULT_REPLY, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.reply_text = reply_text
+        self.replies: dict[str, str] = {}  # base model name -> reply text
+        self.host, self.port = host, port
+        self.requests: list[Received] = []
+        self.record = True
+        self.disconnects = 0
+        self.active_streams = 0
+        self._disconnected = threading.Event()
+        self._fails: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._thread: threading.Thread | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    # -- addresses --------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    anthropic_base_url = base_url  # the SDK appends /v1/messages
+    gemini_base_url = base_url  # the SDK appends /{version}/models/...
+
+    @property
+    def openai_base_url(self) -> str:
+        return self.base_url + "/v1"
+
+    # -- life cycle -------------------------------------------------------------------
+    async def serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._server = await asyncio.start_server(self._connection, self.host, self.port, backlog=4096)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def start(self) -> FakeUpstream:
+        ready = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self.serve())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._aclose())
+            loop.close()
+
+        self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    async def _aclose(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for writer in list(self._writers):
+            writer.close()
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.disconnects = 0
+        self._disconnected.clear()
+
+    def wait_for_disconnect(self, timeout: float = 5.0) -> bool:
+        """Block (from any thread) until a client dropped a response in progress."""
+        return self._disconnected.wait(timeout)
+
+    def _note_disconnect(self) -> None:
+        self.disconnects += 1
+        self._disconnected.set()
+
+    # -- HTTP -------------------------------------------------------------------------
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while await self._one_request(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        line = await reader.readline()
+        if not line:
+            return False
+        method, target, _ = line.decode("latin-1").split(" ", 2)
+        headers: dict[str, str] = {}
+        while True:
+            raw = await reader.readline()
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = raw.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int((await reader.readline()).split(b";")[0], 16)
+                if size == 0:
+                    await reader.readline()
+                    break
+                body += await reader.readexactly(size + 2)
+                body = body[:-2]
+        else:
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+        parsed = json.loads(body) if body else None
+        url = urllib.parse.urlsplit(target)
+        keep_alive = headers.get("connection", "").lower() != "close"
+        return await self._dispatch(method, url, headers, parsed, reader, writer) and keep_alive
+
+    async def _send(
+        self, writer: asyncio.StreamWriter, status: int, payload: Any, extra: dict[str, str] | None = None
+    ) -> bool:
+        data = json.dumps(payload, ensure_ascii=False).encode()
+        head = [
+            f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}",
+            "content-type: application/json",
+            f"content-length: {len(data)}",
+        ]
+        head += [f"{k}: {v}" for k, v in (extra or {}).items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + data)
+        await writer.drain()
+        return True
+
+    async def _dispatch(
+        self,
+        method: str,
+        url: urllib.parse.SplitResult,
+        headers: dict[str, str],
+        body: Any,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        path = url.path
+        if method == "POST" and path.endswith("/messages"):
+            provider, model, stream = "anthropic", body.get("model", ""), bool(body.get("stream"))
+        elif method == "POST" and path.endswith("/chat/completions"):
+            provider, model, stream = "openai", body.get("model", ""), bool(body.get("stream"))
+        elif method == "POST" and "/models/" in path and ":" in path.rsplit("/", 1)[-1]:
+            model_part, _, action = path.split("/models/", 1)[1].partition(":")
+            provider, model = "gemini", urllib.parse.unquote(model_part)
+            stream = action == "streamGenerateContent"
+        else:
+            return await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
+        if self.record:
+            self.requests.append(Received(method, path, headers, body, provider, model, stream))
+        plan = Directives.parse(model)
+        eof = asyncio.ensure_future(reader.read(1))  # completes when the client hangs up
+        try:
+            if plan.first_delay:
+                await asyncio.wait({eof}, timeout=plan.first_delay)
+                if eof.done():
+                    self._note_disconnect()
+                    return False
+            if plan.status != 200 and self._should_fail(model, plan):
+                error = {"anthropic": _anthropic_error, "openai": _openai_error, "gemini": _gemini_error}[
+                    provider
+                ]
+                extra = {"retry-after": plan.retry_after} if plan.status == 429 else None
+                return await self._send(writer, plan.status, error(plan.status), extra)
+            text = self.replies.get(model.split("+")[0], self.reply_text)
+            tokens_in = _words(body)
+            pieces = _split(text, plan.chunks)
+            if not stream:
+                return await self._send(
+                    writer, 200, self._whole(provider, model, text, tokens_in, len(pieces))
+                )
+            return await self._stream(provider, model, body, plan, pieces, tokens_in, writer, eof)
+        finally:
+            eof.cancel()
+
+    def _should_fail(self, model: str, plan: Directives) -> bool:
+        if plan.fail_times is None:
+            return True
+        seen = self._fails.get(model, 0)
+        self._fails[model] = seen + 1
+        return seen < plan.fail_times
+
+    @staticmethod
+    def _whole(provider: str, model: str, text: str, tokens_in: int, tokens_out: int) -> dict[str, Any]:
+        if provider == "anthropic":
+            return _anthropic_message(model, text, tokens_in, tokens_out)
+        if provider == "openai":
+            return _openai_completion(model, text, tokens_in, tokens_out)
+        return _gemini_response(model, text, True, tokens_in, tokens_out)
+
+    async def _stream(
+        self,
+        provider: str,
+        model: str,
+        body: Any,
+        plan: Directives,
+        pieces: list[str],
+        tokens_in: int,
+        writer: asyncio.StreamWriter,
+        eof: asyncio.Future[bytes],
+    ) -> bool:
+        cut = plan.cut_after if plan.cut_after is not None else plan.cut_clean
+        if cut is not None:
+            pieces = pieces[:cut]
+        stop = cut is None
+        if provider == "anthropic":
+            frames = _anthropic_events(model, pieces, tokens_in, stop)
+            first_piece = 3
+        elif provider == "openai":
+            usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            frames = _openai_events(model, pieces, tokens_in, stop, usage)
+            first_piece = 0
+        else:
+            frames = _gemini_events(model, pieces, tokens_in, stop)
+            first_piece = 0
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        self.active_streams += 1
+        try:
+            for index, data in enumerate(frames):
+                if plan.delay and index > first_piece:
+                    await asyncio.sleep(plan.delay)
+                if eof.done() or writer.is_closing():
+                    self._note_disconnect()
+                    return False
+                writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+                await writer.drain()
+            if plan.cut_after is not None:
+                writer.transport.abort()  # drop the connection mid-body
+                return False
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            return True
+        except ConnectionError:
+            self._note_disconnect()
+            return False
+        finally:
+            self.active_streams -= 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Loopback fake LLM upstream (Anthropic, OpenAI, Gemini)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        import uvloop  # type: ignore[import-not-found]
+
+        uvloop.install()
+    except ImportError:
+        pass
+
+    async def run() -> None:
+        fake = FakeUpstream(host=args.host, port=args.port)
+        fake.record = False  # a benchmark's millions of requests are not kept
+        await fake.serve()
+        print(f"PORT {fake.port}", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        await fake._aclose()
+
+    asyncio.run(run())
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
