@@ -58,3 +58,38 @@ def echo_harness() -> Harness | None:
         return EchoProvider(ProviderConfig(name="echo")), "parrot"
 
     return Harness("echo-plugin", make, lambda _s, message: message)
+
+
+def upstream_harness(provider: str, fake: object) -> Harness:
+    """One of our SDK adapters, pointed at the loopback fake upstream."""
+    from tests.fakes.llm_upstream import DEFAULT_REPLY
+
+    directives = {
+        "ok": "",
+        "japanese": "+chunks=11",
+        "truncated": "+chunks=6+cut_after=2",
+        "auth": "+status=401",
+        "rate_limited": "+status=429+retry_after=2",
+        "server_error": "+status=500",
+        "slow": "+first_delay=0.05",
+    }
+
+    def make(scenario: str) -> tuple[LLMProvider, str]:
+        if provider == "anthropic":
+            from dawai.adapters.providers.anthropic import AnthropicProvider as cls
+
+            base = fake.anthropic_base_url  # type: ignore[attr-defined]
+        elif provider == "google":
+            from dawai.adapters.providers.gemini import GeminiProvider as cls  # type: ignore[assignment]
+
+            base = fake.gemini_base_url  # type: ignore[attr-defined]
+        else:
+            from dawai.adapters.providers.openai import OpenAIProvider as cls  # type: ignore[assignment]
+
+            base = fake.openai_base_url  # type: ignore[attr-defined]
+        config = ProviderConfig(name=provider, api_key="test-key", base_url=base, read_timeout=10)
+        return cls(config), "fake" + directives[scenario]
+
+    return Harness(
+        provider, make, lambda scenario, _m: DEFAULT_REPLY if scenario in ("ok", "japanese") else None
+    )

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import upstream_env
+
 pytestmark = pytest.mark.server
 
 
@@ -63,18 +65,11 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+def server(tmp_path_factory, upstream) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("server")
     config = tmp / "dawai.toml"
     config.write_text("[providers.echo]\noptions = { delay = 0.002 }\n")
-    srv = Server(
-        {
-            "DAWAI_CONFIG": str(config),
-            "DAWAI_LOG_LEVEL": "info",
-            "ANTHROPIC_API_KEY": "sk-ant-api03-" + "k" * 40,
-        },
-        tmp,
-    )
+    srv = Server(upstream_env(upstream, DAWAI_CONFIG=str(config), DAWAI_LOG_LEVEL="info"), tmp)
     yield srv
     srv.stop()
     log = srv.log.read_text()
@@ -86,7 +81,7 @@ def test_health_and_request_id_over_real_http(server):
     response = httpx.get(server.base + "/ai/api/health", headers={"X-Request-ID": "e2e-1"})
     assert response.status_code == 200 and response.headers["x-request-id"] == "e2e-1"
     body = response.json()
-    assert body["providers"]["anthropic"] is True
+    assert body["providers"]["anthropic"] is True and body["providers"]["google"] is True
     assert {p["name"] for p in body["plugins"]} >= {"dawai.anthropic", "echo"}
     assert "sk-ant" not in response.text
 
@@ -134,5 +129,58 @@ def test_errors_over_real_http_are_problem_json(server):
     )
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
-    response = httpx.post(server.base + "/api/chat", json={"message": "hi", "model": "gpt-4"})
-    assert response.status_code == 401 and "OPENAI_API_KEY" in response.json()["detail"]
+    response = httpx.post(server.base + "/api/chat", json={"message": "hi", "model": "mistral-large"})
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "model"
+
+
+def _raw_stream_request(server: Server, model: str) -> socket.socket:
+    body = json.dumps({"message": "hi", "model": model}).encode()
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(
+        b"POST /api/stream/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    return sock
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "google"])
+def test_client_disconnect_mid_stream_closes_the_upstream_connection(server, upstream, provider):
+    upstream.reset()
+    sock = _raw_stream_request(server, f"{provider}/fake+chunks=40+delay=0.25")
+    received = b""
+    while b'"type":"text"' not in received:
+        received += sock.recv(4096)
+    started = time.monotonic()
+    sock.close()
+    assert upstream.wait_for_disconnect(5), "the upstream never saw its connection closed"
+    assert time.monotonic() - started < 2  # at once, not after the 10 s the stream would take
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "google"])
+def test_client_disconnect_before_first_token_cancels_the_upstream(server, upstream, provider):
+    upstream.reset()
+    sock = _raw_stream_request(server, f"{provider}/fake+first_delay=20")
+    deadline = time.monotonic() + 5
+    while not upstream.requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert upstream.requests, "the request never reached the upstream"
+    sock.close()
+    assert upstream.wait_for_disconnect(5), "the upstream request outlived its client"
+
+
+def test_heartbeat_while_waiting_then_tokens(tmp_path, upstream):
+    srv = Server(upstream_env(upstream, DAWAI_HEARTBEAT_INTERVAL="0.2"), tmp_path)
+    try:
+        with httpx.stream(
+            "POST",
+            srv.base + "/api/stream/chat",
+            json={"message": "x", "model": "openai/fake+first_delay=0.7"},
+            timeout=10,
+        ) as response:
+            raw = b"".join(response.iter_raw())
+    finally:
+        srv.stop()
+    assert raw.startswith(b": keep-alive\n\n")
+    assert raw.count(b": keep-alive") >= 2
+    assert b'"type":"text"' in raw and raw.endswith(b"data: [DONE]\n\n")
