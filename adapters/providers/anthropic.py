@@ -1,4 +1,9 @@
-"""Claude through the official ``anthropic`` SDK (Messages API)."""
+"""Claude through the official ``anthropic`` SDK (Messages API).
+
+The SDK builds, authenticates and sends each request and maps error statuses to its
+exceptions; we ask it for the raw response and decode the events with msgspec
+(docs/adr/0007).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,59 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+import httpx2
 import msgspec
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
+from dawai.adapters.providers.sse_reader import sse_events
+from dawai.adapters.providers.transport import RAW_STREAM, client_options
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["AnthropicProvider"]
+
+_RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error"})
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+
+class _Delta(msgspec.Struct):
+    type: str | None = None
+    text: str | None = None
+    stop_reason: str | None = None
+
+
+class _Block(msgspec.Struct):
+    type: str
+    text: str | None = None
+    input: Any = None
+
+
+class _Message(msgspec.Struct):
+    content: list[_Block] = []
+    stop_reason: str | None = None
+    usage: _Usage | None = None
+
+
+class _Error(msgspec.Struct):
+    type: str = "error"
+    message: str | None = None
+
+
+class _Event(msgspec.Struct):
+    type: str
+    delta: _Delta | None = None
+    message: _Message | None = None
+    usage: _Usage | None = None
+    error: _Error | None = None
+
+
+_decode_event = msgspec.json.Decoder(_Event).decode
+_decode_message = msgspec.json.Decoder(_Message).decode
 
 
 class AnthropicProvider:
@@ -24,29 +74,26 @@ class AnthropicProvider:
             api_key=config.api_key,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
-            timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
+            http_client=anthropic.DefaultAioHttpClient(
+                **client_options(config.read_timeout, config.connect_timeout)
+            ),
         )
 
-    def _params(self, request: LLMRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {
+    def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            **extra,
         }
         if request.system:
-            params["system"] = request.system
+            body["system"] = request.system
         if request.temperature is not None:
-            params["temperature"] = request.temperature
-        return params
+            body["temperature"] = request.temperature
+        return body
 
     def _failure(self, exc: Exception) -> DawaiError:
         if isinstance(exc, anthropic.APIStatusError):
-            if exc.status_code == 200:  # an error event inside a stream
-                return UpstreamError(
-                    f"The {self.name} provider reported an error mid-stream ({exc.type or 'error'}).",
-                    provider=self.name,
-                    retryable=exc.type in ("overloaded_error", "api_error"),
-                )
             return status_failure(
                 self.name, exc.status_code, exc.api_message, exc.response.headers, self._key
             )
@@ -54,62 +101,91 @@ class AnthropicProvider:
             return connection_failure(self.name, exc, timeout=isinstance(exc, anthropic.APITimeoutError))
         return UpstreamError(f"The {self.name} provider failed ({type(exc).__name__}).", provider=self.name)
 
-    async def complete(self, request: LLMRequest) -> LLMReply:
+    async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
-            message = await self._client.messages.create(**self._params(request))
+            return await self._client.post(
+                "/v1/messages", body=body, cast_to=httpx2.Response, options=RAW_STREAM if stream else {}
+            )
         except anthropic.AnthropicError as exc:
             raise self._failure(exc) from None
+
+    async def _message(self, body: dict[str, Any]) -> _Message:
+        response = await self._post(body, stream=False)
+        try:
+            message = _decode_message(response.content)
+        except msgspec.DecodeError:
+            raise UpstreamError(f"The {self.name} reply was not valid JSON.", provider=self.name) from None
         if message.stop_reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no stop reason.", provider=self.name)
-        text = "".join(block.text for block in message.content if block.type == "text")
-        usage = Usage(message.usage.input_tokens, message.usage.output_tokens)
-        return LLMReply(text, usage, message.stop_reason)
+        return message
+
+    async def complete(self, request: LLMRequest) -> LLMReply:
+        message = await self._message(self._body(request))
+        text = "".join(block.text or "" for block in message.content if block.type == "text")
+        usage = message.usage or _Usage()
+        return LLMReply(
+            text, Usage(usage.input_tokens or 0, usage.output_tokens or 0), message.stop_reason or ""
+        )
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
-        try:
-            stream = await self._client.messages.create(**self._params(request), stream=True)
-        except anthropic.AnthropicError as exc:
-            raise self._failure(exc) from None
+        response = await self._post(self._body(request, stream=True), stream=True)
         input_tokens = output_tokens = 0
         stop_reason: str | None = None
-        started = False
+        started = finished = False
         try:
-            async for event in stream:
+            async for _name, data in sse_events(response.aiter_bytes()):
+                # After message_stop, reading on to the end of the body lets the connection be reused.
                 started = True
+                if finished:
+                    continue
+                try:
+                    event = _decode_event(data)
+                except msgspec.DecodeError:
+                    raise UpstreamError(
+                        f"The {self.name} stream sent invalid JSON.", provider=self.name
+                    ) from None
                 kind = event.type
                 if kind == "content_block_delta":
-                    if event.delta.type == "text_delta" and event.delta.text:
+                    if event.delta is not None and event.delta.text:
                         yield TextDelta(event.delta.text)
                 elif kind == "message_start":
-                    input_tokens = event.message.usage.input_tokens or 0
+                    usage = event.message.usage if event.message else None
+                    input_tokens = (usage.input_tokens if usage else 0) or 0
                 elif kind == "message_delta":
-                    stop_reason = event.delta.stop_reason or stop_reason
-                    output_tokens = event.usage.output_tokens or output_tokens
+                    if event.delta is not None and event.delta.stop_reason:
+                        stop_reason = event.delta.stop_reason
+                    if event.usage is not None and event.usage.output_tokens is not None:
+                        output_tokens = event.usage.output_tokens
                 elif kind == "message_stop":
-                    yield Usage(input_tokens, output_tokens)
-                    yield Finish(stop_reason or "end_turn")
-                    return
-        except anthropic.APIStatusError as exc:
-            raise self._failure(exc) from None
-        except Exception as exc:  # the SDK lets transport errors through mid-stream
+                    finished = True
+                elif kind == "error":
+                    error = event.error or _Error()
+                    raise UpstreamError(
+                        f"The {self.name} provider reported an error mid-stream ({error.type}).",
+                        provider=self.name,
+                        retryable=error.type in _RETRYABLE_STREAM_ERRORS,
+                    )
+        except DawaiError:
+            raise
+        except Exception as exc:  # transport errors surface raw from the body
             raise broken_stream(self.name, exc, started=started) from None
         finally:
-            await stream.close()
-        raise UpstreamTruncated(f"The {self.name} stream ended without message_stop.", provider=self.name)
+            await response.aclose()
+        if not finished:
+            raise UpstreamTruncated(f"The {self.name} stream ended without message_stop.", provider=self.name)
+        yield Usage(input_tokens, output_tokens)
+        yield Finish(stop_reason or "end_turn")
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         """Forced tool use: the model must call a tool whose input is the schema."""
-        params = self._params(request)
-        params["tools"] = [{"name": "answer", "description": "Give the answer.", "input_schema": schema}]
-        params["tool_choice"] = {"type": "tool", "name": "answer"}
-        try:
-            message = await self._client.messages.create(**params)
-        except anthropic.AnthropicError as exc:
-            raise self._failure(exc) from None
+        tools = [{"name": "answer", "description": "Give the answer.", "input_schema": schema}]
+        message = await self._message(
+            self._body(request, tools=tools, tool_choice={"type": "tool", "name": "answer"})
+        )
         for block in message.content:
             if block.type == "tool_use":
                 return block.input
-        text = "".join(block.text for block in message.content if block.type == "text")
+        text = "".join(block.text or "" for block in message.content if block.type == "text")
         try:
             return msgspec.json.decode(text)
         except msgspec.DecodeError:

@@ -17,6 +17,7 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
+from dawai.adapters.providers.transport import shared_ssl_context
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -56,7 +57,13 @@ class GeminiProvider:
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
         self._key = config.api_key
-        options = types.HttpOptions(base_url=config.base_url, timeout=int(config.read_timeout * 1000))
+        tls = {"verify": shared_ssl_context()}  # building one per client costs ~20 ms (docs/adr/0007)
+        options = types.HttpOptions(
+            base_url=config.base_url,
+            timeout=int(config.read_timeout * 1000),
+            client_args=tls,
+            async_client_args=tls,
+        )
         self._client = genai.Client(vertexai=False, api_key=config.api_key, http_options=options)
 
     def _args(self, request: LLMRequest, **config: Any) -> dict[str, Any]:

@@ -1,19 +1,59 @@
-"""OpenAI (Chat Completions) and any OpenAI-compatible server, through the ``openai`` SDK."""
+"""OpenAI (Chat Completions) and any OpenAI-compatible server, through the ``openai`` SDK.
+
+The SDK builds, authenticates and sends each request and maps error statuses to its
+exceptions; we ask it for the raw response and decode the body with msgspec, which
+costs a fraction of the SDK's per-chunk models (docs/adr/0007).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx2
 import msgspec
 import openai
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
+from dawai.adapters.providers.sse_reader import sse_events
+from dawai.adapters.providers.transport import RAW_STREAM, client_options
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
+
+
+class _Delta(msgspec.Struct):
+    content: str | None = None
+
+
+class _Message(msgspec.Struct):
+    content: str | None = None
+
+
+class _Choice(msgspec.Struct):
+    delta: _Delta | None = None
+    message: _Message | None = None
+    finish_reason: str | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class _ErrorBody(msgspec.Struct):
+    message: str | None = None
+
+
+class _Chunk(msgspec.Struct):
+    choices: list[_Choice] = []
+    usage: _Usage | None = None
+    error: _ErrorBody | None = None
+
+
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
 
 
 class OpenAIProvider:
@@ -26,83 +66,98 @@ class OpenAIProvider:
         self._client = openai.AsyncOpenAI(
             api_key=config.api_key or "not-needed",
             base_url=config.base_url,
-            max_retries=0,
-            timeout=openai.Timeout(config.read_timeout, connect=config.connect_timeout),
+            max_retries=0,  # ChatService retries, and only before the first token
+            http_client=openai.DefaultAioHttpClient(
+                **client_options(config.read_timeout, config.connect_timeout)
+            ),
         )
 
-    def _params(self, request: LLMRequest) -> dict[str, Any]:
+    def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
         messages += [{"role": m.role, "content": m.content} for m in request.messages]
-        params: dict[str, Any] = {
+        body: dict[str, Any] = {
             "model": request.model,
             "messages": messages,
             self._max_tokens_field: request.max_tokens,
+            **extra,
         }
         if request.temperature is not None:
-            params["temperature"] = request.temperature
-        return params
+            body["temperature"] = request.temperature
+        return body
 
     def _failure(self, exc: Exception) -> DawaiError:
         if isinstance(exc, openai.APIStatusError):
-            message = exc.message if isinstance(exc.body, dict) else None
-            if isinstance(exc.body, dict) and isinstance(exc.body.get("message"), str):
-                message = exc.body["message"]
+            message = exc.body.get("message") if isinstance(exc.body, dict) else None
             return status_failure(self.name, exc.status_code, message, exc.response.headers, self._key)
         if isinstance(exc, openai.APIConnectionError):
             return connection_failure(self.name, exc, timeout=isinstance(exc, openai.APITimeoutError))
-        if isinstance(exc, openai.APIError):  # an error object inside the stream
-            return UpstreamError(
-                f"The {self.name} provider reported an error mid-stream.", provider=self.name
-            )
         return UpstreamError(f"The {self.name} provider failed ({type(exc).__name__}).", provider=self.name)
 
-    async def complete(self, request: LLMRequest) -> LLMReply:
+    async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
-            completion = await self._client.chat.completions.create(**self._params(request))
+            return await self._client.post(
+                "/chat/completions", body=body, cast_to=httpx2.Response, options=RAW_STREAM if stream else {}
+            )
         except openai.OpenAIError as exc:
             raise self._failure(exc) from None
-        if not completion.choices or completion.choices[0].finish_reason is None:
+
+    async def complete(self, request: LLMRequest) -> LLMReply:
+        return await self._complete(self._body(request))
+
+    async def _complete(self, body: dict[str, Any]) -> LLMReply:
+        response = await self._post(body, stream=False)
+        try:
+            chunk = _decode_chunk(response.content)
+        except msgspec.DecodeError:
+            raise UpstreamError(f"The {self.name} reply was not valid JSON.", provider=self.name) from None
+        if not chunk.choices or chunk.choices[0].finish_reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finish_reason.", provider=self.name)
-        choice = completion.choices[0]
-        usage = completion.usage
+        choice = chunk.choices[0]
+        usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens) if chunk.usage else None
         return LLMReply(
-            choice.message.content or "",
-            Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None,
-            choice.finish_reason,
+            (choice.message.content if choice.message else None) or "", usage, choice.finish_reason
         )
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
-        try:
-            stream = await self._client.chat.completions.create(
-                **self._params(request), stream=True, stream_options={"include_usage": True}
-            )
-        except openai.OpenAIError as exc:
-            raise self._failure(exc) from None
+        body = self._body(request, stream=True, stream_options={"include_usage": True})
+        response = await self._post(body, stream=True)
         finish_reason: str | None = None
         usage: Usage | None = None
         started = False
         try:
-            async for chunk in stream:
+            done = False
+            async for _event, data in sse_events(response.aiter_bytes()):
+                # Reading on to the end of the body after [DONE] lets the connection be reused.
                 started = True
+                if done or data == b"[DONE]":
+                    done = True
+                    continue
+                try:
+                    chunk = _decode_chunk(data)
+                except msgspec.DecodeError:
+                    raise UpstreamError(
+                        f"The {self.name} stream sent invalid JSON.", provider=self.name
+                    ) from None
+                if chunk.error is not None:
+                    raise UpstreamError(
+                        f"The {self.name} provider reported an error mid-stream.",
+                        provider=self.name,
+                        retryable=True,
+                    )
                 if chunk.choices:
                     choice = chunk.choices[0]
-                    content = choice.delta.content if choice.delta else None
-                    if content:
-                        yield TextDelta(content)
+                    if choice.delta is not None and choice.delta.content:
+                        yield TextDelta(choice.delta.content)
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
                 if chunk.usage is not None:
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-        except openai.APIStatusError as exc:
-            raise self._failure(exc) from None
-        except openai.APIError as exc:
-            if isinstance(exc, openai.APIConnectionError):
-                raise broken_stream(self.name, exc, started=started) from None
-            raise self._failure(exc) from None
+        except DawaiError:
+            raise
         except Exception as exc:
             raise broken_stream(self.name, exc, started=started) from None
         finally:
-            await stream.close()
+            await response.aclose()
         if finish_reason is None:
             raise UpstreamTruncated(
                 f"The {self.name} stream ended without a finish_reason.", provider=self.name
@@ -112,18 +167,10 @@ class OpenAIProvider:
         yield Finish(finish_reason)
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
-        params = self._params(request)
-        params["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": "answer", "schema": schema},
-        }
+        format_ = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
+        reply = await self._complete(self._body(request, response_format=format_))
         try:
-            completion = await self._client.chat.completions.create(**params)
-        except openai.OpenAIError as exc:
-            raise self._failure(exc) from None
-        text = completion.choices[0].message.content if completion.choices else None
-        try:
-            return msgspec.json.decode(text or "")
+            return msgspec.json.decode(reply.text)
         except msgspec.DecodeError:
             raise UpstreamError(f"The {self.name} reply was not JSON.", provider=self.name) from None
 

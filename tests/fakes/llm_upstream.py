@@ -467,6 +467,8 @@ class FakeUpstream:
             return await self._stream(provider, model, body, plan, pieces, tokens_in, writer, eof)
         finally:
             eof.cancel()
+            # The watcher must be gone before the next request is read on this connection.
+            await asyncio.gather(eof, return_exceptions=True)
 
     def _should_fail(self, model: str, plan: Directives) -> bool:
         if plan.fail_times is None:

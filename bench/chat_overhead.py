@@ -1,0 +1,326 @@
+"""What DAWAI adds to a chat stream, measured against the same fake upstream directly.
+
+Starts the loopback fake upstream (``tests/fakes/llm_upstream.py``) and ``dawai serve`` as
+real processes, then, at 1, 10, 100 and 1,000 concurrent streams, measures time to first
+token (TTFT) and total time for the same 100-chunk stream (10 ms per chunk) two ways:
+straight from the fake, and through ``POST /api/stream/chat``. Also: non-streaming
+throughput both ways, errors, and the server's RSS per open stream.
+
+    .venv/bin/python bench/chat_overhead.py [--provider openai|anthropic|google] [--quick]
+
+Prints a table, then one line ``JSON {...}``. Goals (2 cores): added TTFT p50 <= 1 ms at
+1 stream, p99 <= 10 ms at 100 streams, zero errors at 1,000, < 50 KB RSS per open stream.
+Everything runs on 127.0.0.1; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sse_load import Result, post_stream, run_concurrent  # noqa: E402
+
+HOST = "127.0.0.1"
+DIRECT = {
+    # provider: (path, body, first-token marker, done marker)
+    "openai": (
+        "/v1/chat/completions",
+        {
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "hi"}],
+        },
+        b'"content"',
+        b"data: [DONE]",
+    ),
+    "anthropic": (
+        "/v1/messages",
+        {"stream": True, "max_tokens": 64, "messages": [{"role": "user", "content": "hi"}]},
+        b"text_delta",
+        b"message_stop",
+    ),
+    "google": (
+        "/v1beta/models/{model}:streamGenerateContent?alt=sse",
+        {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]},
+        b'"text"',
+        None,
+    ),
+}
+
+
+def start(cmd: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.Popen[bytes], str]:
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline().decode(errors="replace")
+        if not line and proc.poll() is not None:
+            raise RuntimeError(f"{cmd[2:4]} exited early")
+        if ready in line:
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
+            return proc, line
+    proc.kill()
+    raise RuntimeError(f"{cmd} did not start")
+
+
+def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("dawai serve exited early")
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("dawai serve did not become healthy")
+
+
+def stop(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def rss_mb(pid: int) -> float:
+    proc = psutil.Process(pid)
+    return (proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))) / 2**20
+
+
+class PeakRSS:
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            self._stop.wait(0.02)
+
+    def __enter__(self) -> PeakRSS:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def measure(
+    concurrency: int, rounds: int, fake_port: int, dawai_port: int, provider: str, model: str, server_pid: int
+) -> dict[str, Any]:
+    path, body, first, done = DIRECT[provider]
+    direct_body = dict(body)
+    if provider != "google":
+        direct_body["model"] = model
+    direct_path = path.format(model=model)
+    direct_raw = json.dumps(direct_body).encode()
+    via_raw = json.dumps({"message": "hi", "model": f"{provider}/{model}"}).encode()
+    results: dict[str, list[Result]] = {"direct": [], "dawai": []}
+    idle = rss_mb(server_pid)
+    peak = idle
+    for _ in range(rounds):
+        results["direct"] += await run_concurrent(
+            concurrency, HOST, fake_port, direct_path, direct_raw, first, done_marker=done
+        )
+        with PeakRSS(server_pid) as sampler:
+            results["dawai"] += await run_concurrent(
+                concurrency, HOST, dawai_port, "/api/stream/chat", via_raw, b'"type":"text"'
+            )
+        peak = max(peak, sampler.peak)
+    row: dict[str, Any] = {"streams": concurrency, "samples": len(results["dawai"])}
+    for name, items in results.items():
+        ok = [r for r in items if r.error is None]
+        row[f"{name}_errors"] = len(items) - len(ok)
+        ttft = [r.ttft * 1000 for r in ok if r.ttft is not None]
+        total = [r.total * 1000 for r in ok if r.total is not None]
+        row[f"{name}_ttft_p50_ms"] = pct(ttft, 0.5)
+        row[f"{name}_ttft_p99_ms"] = pct(ttft, 0.99)
+        row[f"{name}_total_p50_ms"] = pct(total, 0.5)
+        row[f"{name}_total_p99_ms"] = pct(total, 0.99)
+        errors = sorted({r.error for r in items if r.error})
+        if errors:
+            row[f"{name}_error_kinds"] = errors[:3]
+    row["added_ttft_p50_ms"] = row["dawai_ttft_p50_ms"] - row["direct_ttft_p50_ms"]
+    row["added_ttft_p99_ms"] = row["dawai_ttft_p99_ms"] - row["direct_ttft_p99_ms"]
+    row["added_total_p50_ms"] = row["dawai_total_p50_ms"] - row["direct_total_p50_ms"]
+    row["rss_idle_mb"], row["rss_peak_mb"] = round(idle, 1), round(peak, 1)
+    row["rss_per_stream_kb"] = max(0.0, (peak - idle) * 1024 / concurrency)
+    return row
+
+
+async def throughput(
+    seconds: float, concurrency: int, fake_port: int, dawai_port: int, provider: str
+) -> dict:
+    path, body, _first, _done = DIRECT[provider]
+    direct_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
+    if provider != "google":
+        direct_body["model"] = "fake"
+    direct_path = path.format(model="fake").replace(":streamGenerateContent?alt=sse", ":generateContent")
+    targets = {
+        "direct": (fake_port, direct_path, json.dumps(direct_body).encode()),
+        "dawai": (
+            dawai_port,
+            "/api/chat",
+            json.dumps({"message": "hi", "model": f"{provider}/fake"}).encode(),
+        ),
+    }
+    out: dict[str, Any] = {}
+    for name, (port, target, raw) in targets.items():
+        done = errors = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker(
+            port: int = port, target: str = target, raw: bytes = raw, deadline: float = deadline
+        ) -> None:
+            nonlocal done, errors
+            while time.perf_counter() < deadline:
+                result = await post_stream(HOST, port, target, raw, b"", done_marker=None, timeout=30)
+                done += 1
+                errors += result.error is not None
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        out[f"{name}_rps"] = done / (time.perf_counter() - started)
+        out[f"{name}_errors"] = errors
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--provider", choices=sorted(DIRECT), default="openai")
+    parser.add_argument("--levels", default="1,10,100,1000")
+    parser.add_argument("--chunks", type=int, default=100)
+    parser.add_argument("--delay", type=float, default=0.01)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = parser.parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    model = f"fake+chunks={args.chunks}+delay={args.delay}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DAWAI_")}
+    fake = server = None
+    try:
+        fake, line = start([sys.executable, "-m", "tests.fakes.llm_upstream", "--port", "0"], env, "PORT ")
+        fake_port = int(line.split()[1])
+        base = f"http://{HOST}:{fake_port}"
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind((HOST, 0))
+            dawai_port = sock.getsockname()[1]
+        env.update(
+            {
+                "OPENAI_API_KEY": "bench",
+                "OPENAI_BASE_URL": base + "/v1",
+                "ANTHROPIC_API_KEY": "bench",
+                "ANTHROPIC_BASE_URL": base,
+                "GEMINI_API_KEY": "bench",
+                "GOOGLE_GEMINI_BASE_URL": base,
+                "DAWAI_LOG_LEVEL": "warning",
+                "DAWAI_ACCESS_LOG": "false",
+                "DAWAI_FIRST_TOKEN_TIMEOUT": "120",
+            }
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(dawai_port)],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_healthy(dawai_port, server)
+        pid = server.pid
+        rounds = {1: 60, 10: 10, 100: 3, 1000: 1}
+        rows = []
+        for level in (int(x) for x in args.levels.split(",")):
+            n = 1 if args.quick else rounds.get(level, 1)
+            if level == 1:  # warm the SDK clients and the import of the provider module
+                asyncio.run(measure(1, 3, fake_port, dawai_port, args.provider, model, pid))
+            rows.append(asyncio.run(measure(level, n, fake_port, dawai_port, args.provider, model, pid)))
+        tput = asyncio.run(throughput(3.0 if args.quick else 6.0, 32, fake_port, dawai_port, args.provider))
+        idle_after = rss_mb(pid)
+    finally:
+        stop(server)
+        stop(fake)
+    print(
+        f"chat overhead: provider {args.provider}, {args.chunks} chunks x {args.delay * 1000:g} ms, "
+        f"{os.cpu_count()} cores"
+    )
+    head = (
+        f"{'streams':>7} {'samples':>7} | {'TTFT p50 direct':>15} {'dawai':>8} {'added':>7} | "
+        f"{'TTFT p99 direct':>15} {'dawai':>8} {'added':>7} | {'total p50 +':>11} | {'errors d/D':>10} | "
+        f"{'RSS peak':>8} {'KB/stream':>9}"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        cells = [
+            f"{r['streams']:>7} {r['samples']:>7}",
+            f"{r['direct_ttft_p50_ms']:>15.2f} {r['dawai_ttft_p50_ms']:>8.2f} {r['added_ttft_p50_ms']:>7.2f}",
+            f"{r['direct_ttft_p99_ms']:>15.2f} {r['dawai_ttft_p99_ms']:>8.2f} {r['added_ttft_p99_ms']:>7.2f}",
+            f"{r['added_total_p50_ms']:>11.1f}",
+            f"{r['direct_errors']:>4}/{r['dawai_errors']:<5}",
+            f"{r['rss_peak_mb']:>8.1f} {r['rss_per_stream_kb']:>9.1f}",
+        ]
+        print(" | ".join(cells))
+    print(
+        f"non-streaming, 32 clients: direct {tput['direct_rps']:.0f} req/s, through DAWAI "
+        f"{tput['dawai_rps']:.0f} req/s (errors {tput['direct_errors']}/{tput['dawai_errors']}); "
+        f"server RSS after: {idle_after:.1f} MB"
+    )
+    by = {r["streams"]: r for r in rows}
+    goals = {
+        "added_ttft_p50_1_le_1ms": by.get(1, {}).get("added_ttft_p50_ms", float("inf")) <= 1.0,
+        "added_ttft_p99_100_le_10ms": by.get(100, {}).get("added_ttft_p99_ms", float("inf")) <= 10.0,
+        "errors_1000_zero": by.get(1000, {}).get("dawai_errors", 1) == 0,
+        "rss_per_stream_1000_lt_50kb": by.get(1000, {}).get("rss_per_stream_kb", float("inf")) < 50,
+    }
+    for name, ok in goals.items():
+        print(f"goal {name}: {'met' if ok else 'NOT met'}")
+    print(
+        "JSON "
+        + json.dumps(
+            {
+                "provider": args.provider,
+                "rows": rows,
+                "throughput": tput,
+                "rss_after_mb": round(idle_after, 1),
+                "goals": goals,
+            },
+            default=str,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

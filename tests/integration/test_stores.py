@@ -1,0 +1,375 @@
+"""The store adapters: one behavioural suite run against the memory and the Redis stores.
+
+Redis tests use ``DAWAI_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/15``) under a
+fresh key prefix per test, and delete their keys afterwards. Without a reachable server they
+skip, or fail when ``CI`` is set. Each test drives its coroutines with one ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dawai.adapters.stores import (
+    MemoryAudioCache,
+    MemoryFeedbackStore,
+    MemorySummaryStore,
+    RedisAudioCache,
+    RedisFeedbackStore,
+    RedisSummaryStore,
+    acceptance_weight,
+    redis_client,
+)
+from dawai.core.errors import NotConfigured
+from dawai.ports import AudioCache, FeedbackStore, SummaryStore
+
+T = TypeVar("T")
+
+# Read at import: the autouse fixture in tests/conftest.py removes DAWAI_* variables per test.
+REDIS_URL = os.environ.get("DAWAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = bool(os.environ.get("CI"))
+
+
+class Stores:
+    """Builds one backend's stores inside the running event loop."""
+
+    def __init__(self, client: Any | None, prefix: str) -> None:
+        self.client, self.prefix = client, prefix
+
+    def summary(self) -> SummaryStore:
+        if self.client is None:
+            return MemorySummaryStore()
+        return RedisSummaryStore(self.client, prefix=self.prefix)
+
+    def feedback(self, **bounds: int) -> FeedbackStore:
+        if self.client is None:
+            return MemoryFeedbackStore(**bounds)
+        return RedisFeedbackStore(self.client, prefix=self.prefix, **bounds)
+
+    def audio(self) -> AudioCache:
+        if self.client is None:
+            return MemoryAudioCache()
+        return RedisAudioCache(self.client, prefix=self.prefix)
+
+
+@dataclass
+class Backend:
+    """``run(scenario)`` awaits ``scenario(stores)`` in a fresh event loop (and Redis client)."""
+
+    name: str
+    url: str | None = None
+    prefix: str = ""
+
+    def run(self, scenario: Callable[[Stores], Awaitable[T]]) -> T:
+        async def main() -> T:
+            client = redis_client(self.url) if self.url else None
+            try:
+                return await scenario(Stores(client, self.prefix))
+            finally:
+                if client is not None:
+                    await client.aclose()
+
+        return asyncio.run(main())
+
+
+async def _ping(url: str) -> None:
+    client = redis_client(url, connect_timeout=1.0)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+async def _delete_prefix(url: str, prefix: str) -> None:
+    client = redis_client(url)
+    try:
+        async for key in client.scan_iter(match=f"{prefix}*", count=500):
+            await client.unlink(key)
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    try:
+        asyncio.run(_ping(REDIS_URL))
+    except Exception as exc:  # any failure to reach it means there is no usable Redis
+        reason = f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI is set, so the Redis tests must run")
+        pytest.skip(f"{reason}; set DAWAI_TEST_REDIS_URL or start redis-server")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_backend(redis_url: str) -> Iterator[Backend]:
+    backend = Backend("redis", redis_url, f"dawai-test:{uuid.uuid4().hex}:")
+    yield backend
+    asyncio.run(_delete_prefix(redis_url, backend.prefix))
+
+
+@pytest.fixture
+def memory_backend() -> Backend:
+    return Backend("memory")
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    return request.getfixturevalue(f"{request.param}_backend")
+
+
+# --- the same behaviour from every backend -------------------------------------------------
+
+
+def test_stores_implement_their_ports(backend: Backend):
+    async def scenario(stores: Stores) -> None:
+        assert isinstance(stores.summary(), SummaryStore)
+        assert isinstance(stores.feedback(), FeedbackStore)
+        assert isinstance(stores.audio(), AudioCache)
+
+    backend.run(scenario)
+
+
+def test_summary_round_trip_overwrite_and_missing(backend: Backend):
+    first = {"title": "Étude №1", "tempo": 92.5, "tracks": [{"name": "bass", "notes": 48}], "ok": True}
+
+    async def scenario(stores: Stores) -> None:
+        store = stores.summary()
+        assert await store.get("nope") is None
+        await store.put("p1", first)
+        assert await store.get("p1") == first
+        await store.put("p1", {"title": "second"})
+        assert await store.get("p1") == {"title": "second"}
+        assert await store.get("p2") is None
+
+    backend.run(scenario)
+
+
+def test_summary_that_is_not_json_is_refused(backend: Backend):
+    async def scenario(stores: Stores) -> None:
+        store = stores.summary()
+        with pytest.raises(TypeError):
+            await store.put("p1", {"when": object()})
+        assert await store.get("p1") is None
+
+    backend.run(scenario)
+
+
+def test_feedback_ranks_accepted_candidates_higher(backend: Backend):
+    async def scenario(stores: Stores) -> dict[str, float]:
+        store = stores.feedback()
+        assert await store.weights("u1") == {}
+        for accepted in (True, True, False):
+            await store.record("u1", "C major: chorus", accepted)
+        for accepted in (False, False, True):
+            await store.record("u1", "verse ✓", accepted)
+        await store.record("u2", "verse ✓", True)
+        return await store.weights("u1")
+
+    weights = backend.run(scenario)
+    assert weights == {"C major: chorus": pytest.approx(3 / 5), "verse ✓": pytest.approx(2 / 5)}
+    assert max(weights, key=weights.__getitem__) == "C major: chorus"
+
+
+def test_feedback_counts_concurrent_records(backend: Backend):
+    async def scenario(stores: Stores) -> dict[str, float]:
+        store = stores.feedback()
+        await asyncio.gather(*(store.record("u1", "riff", True) for _ in range(40)))
+        return await store.weights("u1")
+
+    assert backend.run(scenario) == {"riff": pytest.approx(41 / 42)}
+
+
+def test_feedback_keeps_the_most_recently_recorded_candidates(backend: Backend):
+    async def scenario(stores: Stores) -> dict[str, float]:
+        store = stores.feedback(max_candidates=3)
+        for candidate in ("a", "b", "c"):
+            await store.record("u1", candidate, True)
+        await store.record("u1", "a", False)  # "a" is now the newest, "b" the oldest
+        for candidate in ("d", "e"):
+            await store.record("u1", candidate, True)
+        return await store.weights("u1")
+
+    assert set(backend.run(scenario)) == {"a", "d", "e"}
+
+
+def test_audio_round_trip_overwrite_missing_and_clear(backend: Backend):
+    async def scenario(stores: Stores) -> None:
+        cache = stores.audio()
+        assert await cache.clear() == (0, 0)
+        assert await cache.get("k1") is None
+        await cache.put("k1", b"\x00RIFF" * 10)
+        await cache.put("k2", b"abc")
+        await cache.put("k2", bytearray(b"abcd"))
+        assert await cache.get("k1") == b"\x00RIFF" * 10
+        assert await cache.get("k2") == b"abcd"
+        assert await cache.clear() == (2, 54)
+        assert await cache.get("k1") is None
+        assert await cache.clear() == (0, 0)
+
+    backend.run(scenario)
+
+
+# --- memory bounds ----------------------------------------------------------------------------
+
+
+def test_memory_summary_store_drops_the_least_recently_used():
+    async def scenario() -> None:
+        store = MemorySummaryStore(max_entries=2)
+        await store.put("a", {"n": 1})
+        await store.put("b", {"n": 2})
+        assert await store.get("a") == {"n": 1}  # "b" is now the oldest
+        await store.put("c", {"n": 3})
+        assert [await store.get(k) for k in "abc"] == [{"n": 1}, None, {"n": 3}]
+
+    asyncio.run(scenario())
+
+
+def test_memory_summary_store_keeps_its_own_copy():
+    async def scenario() -> None:
+        store, summary = MemorySummaryStore(), {"tracks": ["drums"]}
+        await store.put("p", summary)
+        summary["tracks"].append("bass")
+        assert await store.get("p") == {"tracks": ["drums"]}
+
+    asyncio.run(scenario())
+
+
+def test_memory_feedback_store_forgets_the_oldest_user():
+    async def scenario() -> None:
+        store = MemoryFeedbackStore(max_users=2)
+        for user in ("u1", "u2", "u1", "u3"):
+            await store.record(user, "x", True)
+        assert [bool(await store.weights(u)) for u in ("u1", "u2", "u3")] == [True, False, True]
+
+    asyncio.run(scenario())
+
+
+def test_memory_audio_cache_is_bounded_by_total_bytes():
+    async def scenario() -> None:
+        cache = MemoryAudioCache(max_bytes=10)
+        await cache.put("a", b"1234")
+        await cache.put("b", b"5678")
+        assert await cache.get("a") == b"1234"  # "b" is now the oldest
+        await cache.put("c", b"9012")
+        assert [await cache.get(k) for k in "abc"] == [b"1234", None, b"9012"]
+        assert cache.total_bytes == 8
+        await cache.put("a", b"x" * 11)  # too large to keep: the old "a" goes too
+        assert await cache.get("a") is None
+        assert await cache.clear() == (1, 4)
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: MemorySummaryStore(max_entries=0),
+        lambda: MemoryFeedbackStore(max_candidates=0),
+        lambda: MemoryFeedbackStore(max_users=0),
+        lambda: MemoryAudioCache(max_bytes=0),
+    ],
+)
+def test_memory_stores_refuse_empty_bounds(build: Callable[[], object]):
+    with pytest.raises(ValueError, match="at least 1"):
+        build()
+
+
+# --- Redis specifics ---------------------------------------------------------------------------
+
+
+@pytest.mark.redis
+def test_redis_keys_carry_a_ttl(redis_backend: Backend):
+    async def scenario(stores: Stores) -> None:
+        client, prefix = stores.client, stores.prefix
+        summary = RedisSummaryStore(client, prefix=prefix)
+        await summary.put("p1", {"a": 1})
+        assert 29 * 86400 < await client.ttl(f"{prefix}summary:p1") <= 30 * 86400
+        await RedisSummaryStore(client, prefix=prefix, ttl_seconds=None).put("p2", {})
+        assert await client.ttl(f"{prefix}summary:p2") == -1
+
+        feedback = RedisFeedbackStore(client, prefix=prefix, ttl_seconds=600)
+        await feedback.record("u1", "x", True)
+        for key in feedback.keys("u1"):
+            assert 590 < await client.ttl(key) <= 600
+
+        audio = RedisAudioCache(client, prefix=prefix, ttl_seconds=60)
+        await audio.put("k", b"data")
+        assert 50 < await client.ttl(f"{prefix}audio:k") <= 60
+
+    redis_backend.run(scenario)
+
+
+@pytest.mark.redis
+def test_redis_audio_clear_scans_in_batches_and_stays_in_its_prefix(redis_backend: Backend):
+    async def scenario(stores: Stores) -> None:
+        client, prefix = stores.client, stores.prefix
+        starred = RedisAudioCache(client, prefix=f"{prefix}x*:", scan_batch=3)
+        neighbour = RedisAudioCache(client, prefix=f"{prefix}xy:")
+        for i in range(25):
+            await starred.put(f"k{i}", b"12345")
+        await neighbour.put("k", b"kept")
+        await RedisSummaryStore(client, prefix=f"{prefix}x*:").put("p", {"kept": True})
+        assert await starred.clear() == (25, 125)
+        assert await neighbour.get("k") == b"kept"
+        assert await client.exists(f"{prefix}x*:summary:p") == 1
+
+    redis_backend.run(scenario)
+
+
+@pytest.mark.redis
+def test_redis_stores_refuse_a_decoding_client(redis_url: str):
+    import redis.asyncio
+
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    for store in (RedisSummaryStore, RedisFeedbackStore, RedisAudioCache):
+        with pytest.raises(ValueError, match="decode_responses=False"):
+            store(client)
+
+
+def test_redis_client_without_the_package_names_the_extra(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setitem(sys.modules, "redis", None)
+    monkeypatch.setitem(sys.modules, "redis.asyncio", None)
+    with pytest.raises(NotConfigured, match=r"install dawai-backend\[redis\]"):
+        redis_client("redis://127.0.0.1:6379/0")
+
+
+# --- the weight ------------------------------------------------------------------------------------
+
+counts = st.integers(min_value=0, max_value=1_000_000)
+
+
+@given(accepts=counts, rejects=counts)
+def test_weight_is_in_unit_interval_and_monotonic(accepts: int, rejects: int):
+    weight = acceptance_weight(accepts, rejects)
+    assert 0.0 <= weight <= 1.0
+    assert acceptance_weight(accepts + 1, rejects) > weight
+    assert acceptance_weight(accepts, rejects + 1) < weight
+
+
+@settings(max_examples=50, deadline=None)
+@given(decisions=st.lists(st.booleans(), max_size=30))
+def test_memory_feedback_weight_follows_the_recorded_decisions(decisions: list[bool]):
+    async def scenario() -> tuple[dict[str, float], dict[str, float]]:
+        store = MemoryFeedbackStore()
+        for accepted in decisions:
+            await store.record("u", "c", accepted)
+        before = await store.weights("u")
+        await store.record("u", "c", True)
+        return before, await store.weights("u")
+
+    before, after = asyncio.run(scenario())
+    accepts = sum(decisions)
+    if decisions:
+        assert before == {"c": acceptance_weight(accepts, len(decisions) - accepts)}
+    assert 0.0 <= after["c"] <= 1.0
+    assert after["c"] > before.get("c", 0.5)
