@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import msgspec
 
 from dawai.bootstrap.config import ConfigError, load_settings, redacted
+from dawai.bootstrap.logging import configure_logging
 
 __all__ = ["main"]
 
@@ -50,8 +51,8 @@ def _plugins(args: argparse.Namespace) -> int:
             print(f"    error: {info.error}")
         for kind, names in info.registered.items():
             print(f"    {kind}: {', '.join(names)}")
-    for problem in host.catalog.problems:
-        print(f"warning: {problem}")
+    for plugin, problem in host.catalog.problems:
+        print(f"warning: {plugin}: {problem}")
     return 0
 
 
@@ -77,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     config.set_defaults(run=_config)
     args = parser.parse_args(argv)
     try:
+        if args.command != "serve":  # serve configures logging in each worker
+            configure_logging(load_settings().log)
         return int(args.run(args))
     except ConfigError as exc:
         print(f"dawai: configuration error: {exc}", file=sys.stderr)

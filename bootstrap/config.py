@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from dawai.core.settings import Settings
+from dawai.core.settings import Settings, default_aliases
 
 __all__ = ["ENV_VARS", "ConfigError", "load_settings", "redacted"]
 
@@ -100,6 +100,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             continue
         _set(tree, path, parse(raw))
         from_env[path] = var
+    llm = tree.get("llm")
+    if isinstance(llm, dict) and isinstance(llm.get("aliases"), dict):
+        # Configured aliases add to (or override) the built-in ones, never erase them.
+        llm["aliases"] = {**default_aliases(), **llm["aliases"]}
     providers = tree.setdefault("providers", {})
     if not isinstance(providers, dict):
         raise ConfigError("invalid setting providers: expected a table of provider endpoints")

@@ -6,6 +6,7 @@ functions that call its providers. Tests swap parts with ``container.x.override(
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
 
@@ -51,8 +52,9 @@ class Container(containers.DeclarativeContainer):
     plugin_host = providers.Singleton(build_plugin_manager, settings)
     catalog = providers.Callable(lambda host: host.catalog, plugin_host)
 
+    environ = providers.Object(os.environ)
     model_router = providers.Singleton(
-        ModelRouter, settings, catalog, plugin_resolver=plugin_host.provided.resolve_model
+        ModelRouter, settings, catalog, plugin_resolver=plugin_host.provided.resolve_model, environ=environ
     )
     provider_pool = providers.Singleton(ProviderPool, catalog, settings)
     provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)

@@ -67,19 +67,34 @@ class Catalog:
         self.strategies: dict[str, StrategyEntry] = {}
         self.voices: dict[str, VoiceEntry] = {}
         self.completers: dict[str, CompleterEntry] = {}
-        self.problems: list[str] = []
+        # (plugin, what was refused and why)
+        self.problems: list[tuple[str, str]] = []
+
+    def _tables(self) -> dict[str, dict[str, Any]]:
+        return {
+            "providers": self.providers,
+            "prompt_strategies": self.strategies,
+            "voices": self.voices,
+            "text_completers": self.completers,
+        }
 
     def _add(self, table: dict[str, Any], kind: str, entry: Any) -> None:
         if not entry.name or "/" in entry.name:
-            self.problems.append(f"{entry.plugin}: {kind} name {entry.name!r} is empty or has '/'")
+            self.problems.append((entry.plugin, f"{kind} name {entry.name!r} is empty or has '/'"))
             return
         taken = table.get(entry.name)
         if taken is not None:
             self.problems.append(
-                f"{entry.plugin}: {kind} {entry.name!r} is already registered by {taken.plugin}"
+                (entry.plugin, f"{kind} {entry.name!r} is already registered by {taken.plugin}")
             )
             return
         table[entry.name] = entry
+
+    def drop(self, plugin: str) -> None:
+        """Forget everything one plugin registered (it failed part-way)."""
+        for table in self._tables().values():
+            for name in [n for n, e in table.items() if e.plugin == plugin]:
+                del table[name]
 
     def add_provider(self, entry: ProviderEntry) -> None:
         self._add(self.providers, "provider", entry)
@@ -95,11 +110,7 @@ class Catalog:
 
     def registered_by(self, plugin: str) -> dict[str, list[str]]:
         """What one plugin registered, by kind (for ``dawai plugins`` and health)."""
-        tables = {
-            "providers": self.providers,
-            "prompt_strategies": self.strategies,
-            "voices": self.voices,
-            "text_completers": self.completers,
+        found = {
+            kind: sorted(n for n, e in t.items() if e.plugin == plugin) for kind, t in self._tables().items()
         }
-        found = {kind: sorted(n for n, e in t.items() if e.plugin == plugin) for kind, t in tables.items()}
         return {kind: names for kind, names in found.items() if names}

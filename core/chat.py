@@ -16,7 +16,9 @@ import msgspec
 
 from dawai.core.errors import (
     DawaiError,
+    InvalidInput,
     MissingCredentials,
+    NotConfigured,
     RateLimited,
     UpstreamError,
     UpstreamTimeout,
@@ -81,10 +83,12 @@ class ChatService:
 
     def targets(self, chat: ChatInput) -> list[Target]:
         """The primary route and its fallbacks that have a usable key, in order."""
-        primary = self._router.resolve(chat.model)
-        chain = [primary] + [
-            self._router.resolve(m) for m in self._settings.llm.fallbacks.get(chat.model, ())
-        ]
+        chain = [self._router.resolve(chat.model)]
+        for fallback in self._settings.llm.fallbacks.get(chat.model, ()):
+            try:
+                chain.append(self._router.resolve(fallback))
+            except (InvalidInput, NotConfigured):
+                continue  # reported at start-up (ModelRouter.problems); never breaks the primary
         targets: list[Target] = []
         first_missing: MissingCredentials | None = None
         for route in dict.fromkeys(chain):

@@ -25,8 +25,17 @@ def _split(target: str) -> Route | None:
 
 
 class ModelRouter:
-    def __init__(self, settings: Settings, catalog: Catalog, plugin_resolver: PluginResolver) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        plugin_resolver: PluginResolver,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._settings = settings
+        # Where a plugin provider's ``key_setting`` variable is looked up (the composition
+        # root passes the process environment; the core never reads it itself).
+        self._environ = environ or {}
         self._catalog = catalog
         self._plugin_resolver = plugin_resolver
         prefixes = [(p, e.name) for e in catalog.providers.values() for p in e.prefixes]
@@ -50,13 +59,32 @@ class ModelRouter:
         alias = self._settings.llm.aliases.get(model)
         if alias is not None:
             return _split(alias)
-        for prefix, provider in self._prefixes:
-            if model.startswith(prefix):
-                return Route(provider, model)
+        # An explicit ``provider/model`` naming a loaded provider is taken at its word,
+        # so a provider called ``gpt4all`` is not mistaken for OpenAI's ``gpt`` prefix.
         explicit = _split(model)
         if explicit is not None and explicit.provider in self._catalog.providers:
             return explicit
+        for prefix, provider in self._prefixes:
+            if model.startswith(prefix):
+                return Route(provider, model)
         return self._plugin_resolver(model)
+
+    def problems(self) -> list[str]:
+        """Aliases and fallbacks that route nowhere (reported at start-up)."""
+        found = []
+        for alias, target in self._settings.llm.aliases.items():
+            route = _split(target)
+            if route is None:
+                found.append(f"llm.aliases.{alias}: '{target}' is not provider/model")
+            elif route.provider not in self._catalog.providers:
+                found.append(f"llm.aliases.{alias}: provider '{route.provider}' is not loaded")
+        for model, chain in self._settings.llm.fallbacks.items():
+            for fallback in chain:
+                try:
+                    self.resolve(fallback)
+                except (InvalidInput, NotConfigured):
+                    found.append(f"llm.fallbacks.{model}: '{fallback}' routes nowhere and will be skipped")
+        return found
 
     def entry(self, provider: str) -> ProviderEntry:
         return self._catalog.providers[provider]
@@ -67,20 +95,26 @@ class ModelRouter:
         key = api_keys.get(provider) or api_key
         if key:
             return key
+        return self._server_key(provider) or self._no_key(provider)
+
+    def _server_key(self, provider: str) -> str | None:
         endpoint = self._settings.providers.get(provider)
         if endpoint is not None and endpoint.api_key:
             return endpoint.api_key
-        entry = self._catalog.providers[provider]
-        if entry.key_setting is None:
-            return None
-        raise MissingCredentials(provider, entry.key_setting)
+        setting = self._catalog.providers[provider].key_setting
+        return self._environ.get(setting) if setting else None
+
+    def _no_key(self, provider: str) -> None:
+        setting = self._catalog.providers[provider].key_setting
+        if setting is not None:
+            raise MissingCredentials(provider, setting)
+        return None
 
     def configured(self, provider: str) -> bool:
         entry = self._catalog.providers.get(provider)
         if entry is None:
             return False
-        endpoint = self._settings.providers.get(provider)
-        return entry.key_setting is None or bool(endpoint and endpoint.api_key)
+        return entry.key_setting is None or self._server_key(provider) is not None
 
     def models(self) -> list[ModelInfo]:
         """What can be asked for now: aliases, configured endpoints' models, plugin models."""

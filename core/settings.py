@@ -20,6 +20,7 @@ __all__ = [
     "ProviderEndpoint",
     "ReliabilitySettings",
     "Settings",
+    "default_aliases",
 ]
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -76,7 +77,7 @@ class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     heartbeat_interval: Positive = 10.0
 
 
-def _default_aliases() -> dict[str, str]:
+def default_aliases() -> dict[str, str]:
     return {
         "claude-3-sonnet": "anthropic/claude-sonnet-4-5",
         "gpt-4": "openai/gpt-4.1",
@@ -85,7 +86,7 @@ def _default_aliases() -> dict[str, str]:
 
 
 class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    aliases: dict[str, AliasTarget] = msgspec.field(default_factory=_default_aliases)
+    aliases: dict[str, AliasTarget] = msgspec.field(default_factory=default_aliases)
     fallbacks: dict[str, tuple[str, ...]] = {}
     prompt_strategy: str = "music-expert"
     max_tokens: Annotated[int, msgspec.Meta(ge=1, le=200_000)] = 4096

@@ -29,6 +29,7 @@ class PluginInfo(msgspec.Struct):
     builtin: bool = False
     error: str | None = None
     registered: dict[str, list[str]] = {}
+    warnings: list[str] = []
 
 
 def _error_text(exc: BaseException) -> str:
@@ -81,19 +82,24 @@ class PluginHost:
             for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 register = _registrar(add, entry_type, impl.plugin_name)
                 self._call(impl, impl.plugin_name, register=register)
-        for problem in catalog.problems:
-            log.warning("plugin_registration_refused", problem=problem)
+        for plugin, problem in catalog.problems:
+            log.warning("plugin_registration_refused", plugin=plugin, problem=problem)
+            if plugin in self.infos:
+                self.infos[plugin].warnings.append(problem)
         for name, info in self.infos.items():
+            if info.status == "failed":
+                catalog.drop(name)  # nothing half-registered by a broken plugin stays usable
             info.registered = catalog.registered_by(name)
         return catalog
 
-    def _call(self, impl: Any, plugin: str, **extra: Any) -> Any:
+    def _call(self, impl: Any, plugin: str, *, fatal: bool = True, **extra: Any) -> Any:
+        """Call one plugin's hook; its exception marks it failed (``fatal``) or is logged."""
         kwargs = {"settings": self.settings, **extra}
         try:
             return impl.function(*(kwargs[arg] for arg in impl.argnames))
         except Exception as exc:
             info = self.infos.get(plugin)
-            if info is not None:
+            if fatal and info is not None:
                 self._fail(info, exc)
             else:
                 log.error("plugin_hook_failed", plugin=plugin, error=_error_text(exc))
@@ -102,9 +108,11 @@ class PluginHost:
     def resolve_model(self, model: str) -> Route | None:
         """Ask plugins (newest first) to route a model id; the first answer wins."""
         for impl in self.pm.hook.resolve_model.get_hookimpls()[::-1]:
-            if self.infos.get(impl.plugin_name, None) and self.infos[impl.plugin_name].status != "loaded":
+            info = self.infos.get(impl.plugin_name)
+            if info is not None and info.status != "loaded":
                 continue
-            answer = self._call(impl, impl.plugin_name, model=model)
+            # A failure at request time is logged, not held against the plugin for good.
+            answer = self._call(impl, impl.plugin_name, fatal=False, model=model)
             if answer is None:
                 continue
             if isinstance(answer, Route):

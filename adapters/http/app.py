@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
+from dawai.adapters.http.auth import TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
@@ -20,8 +23,15 @@ from dawai.plugins.manager import PluginHost
 
 __all__ = ["API_PREFIXES", "create_app"]
 
+log = structlog.get_logger("dawai.app")
 API_PREFIXES = ("/api", "/ai/api")
 EXPOSED_HEADERS = ("X-Request-ID", "Retry-After", "X-Cache", "X-Render-Time-Ms")
+
+
+async def _maybe_await(result: Any) -> None:
+    """dependency-injector returns an awaitable only when some resource is async."""
+    if inspect.isawaitable(result):
+        await result
 
 
 def create_app(container: Any) -> Litestar:
@@ -49,10 +59,12 @@ def create_app(container: Any) -> Litestar:
     async def startup() -> None:
         # Fail fast on a broken strategy choice, and open the resources.
         container.prompt_strategy()
-        await container.init_resources()
+        for problem in container.model_router().problems():
+            log.warning("routing_problem", problem=problem)
+        await _maybe_await(container.init_resources())
 
     async def shutdown() -> None:
-        await container.shutdown_resources()
+        await _maybe_await(container.shutdown_resources())
 
     http = settings.http
     app = Litestar(
@@ -77,7 +89,9 @@ def create_app(container: Any) -> Litestar:
         on_shutdown=[shutdown],
         debug=False,
     )
-    # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too.
-    cors = CORS(app.asgi_handler, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
+    # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
+    # request context, then CORS (preflights need no token), then the token check.
+    guarded = TokenGuard(app.asgi_handler, http.api_tokens)
+    cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     app.asgi_handler = RequestContext(cors, access_log_enabled=settings.log.access)
     return app

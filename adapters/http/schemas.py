@@ -66,6 +66,7 @@ class PluginOut(msgspec.Struct, frozen=True):
     status: str
     builtin: bool
     error: str | None = None
+    warnings: list[str] = []
 
 
 class HealthResponse(msgspec.Struct, frozen=True):

@@ -143,3 +143,33 @@ def test_models_lists_aliases(client_for):
     body = client_for().get("/ai/api/models").json()
     ids = {m["id"] for m in body["models"]}
     assert {"claude-3-sonnet", "gpt-4", "gemini-2.5-pro"} <= ids
+
+
+def test_api_tokens_guard_everything_but_health_and_docs(client_for, tmp_path):
+    import hashlib
+
+    hashed = "sha256:" + hashlib.sha256(b"second-token").hexdigest()
+    config = tmp_path / "dawai.toml"
+    config.write_text(f'[http]\napi_tokens = ["first-token", "{hashed}"]\n')
+    client = client_for(make_settings({"DAWAI_CONFIG": str(config)}))
+    assert client.get("/health").status_code == 200
+    assert client.get("/schema/openapi.json").status_code == 200
+    body = assert_problem(client.get("/api/models"), 401)
+    assert "Bearer" in body["detail"]
+    assert_problem(client.get("/api/models", headers={"Authorization": "Bearer wrong"}), 401)
+    assert_problem(client.get("/api/models", headers={"Authorization": "Basic first-token"}), 401)
+    for token in ("first-token", "second-token"):
+        assert client.get("/ai/api/models", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    preflight = client.options(
+        "/api/chat", headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"}
+    )
+    assert preflight.status_code == 204
+    no_token_cors = client.get("/api/models", headers={"Origin": "http://localhost:5173"})
+    assert no_token_cors.status_code == 401
+    assert no_token_cors.headers["access-control-allow-origin"] == "http://localhost:5173"
+
+
+def test_env_tokens(client_for):
+    client = client_for(make_settings({"DAWAI_API_TOKENS": "a-token,b-token"}))
+    assert client.get("/api/models").status_code == 401
+    assert client.get("/api/models", headers={"Authorization": "Bearer b-token"}).status_code == 200

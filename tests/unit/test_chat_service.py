@@ -220,3 +220,9 @@ def test_non_streaming_reply_retries_and_reports_usage():
     reply = asyncio.run(service.reply(chat()))
     assert (reply.text, reply.usage, reply.provider) == ("fine", Usage(7, 1), "a")
     assert len(sleeps) == 1
+
+
+def test_an_unroutable_fallback_never_breaks_the_primary(tmp_path):
+    provider = ScriptedProvider([ok_script("primary works")])
+    service, _ = build({"a": provider}, toml='[llm.fallbacks]\n"a-model" = ["nowhere-model"]\n', tmp=tmp_path)
+    assert TextDelta("primary works") in asyncio.run(collect(service, chat()))

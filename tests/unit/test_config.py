@@ -18,7 +18,7 @@ def test_environment_overrides_the_file(tmp_path):
     path.write_text('[http]\nport = 9001\nhost = "127.0.0.2"\n[llm.aliases]\nmine = "openai/gpt-5"\n')
     s = load_settings({"DAWAI_CONFIG": str(path), "API_PORT": "9002"})
     assert s.http.port == 9002 and s.http.host == "127.0.0.2"
-    assert s.llm.aliases == {"mine": "openai/gpt-5"}
+    assert s.llm.aliases["mine"] == "openai/gpt-5" and "claude-3-sonnet" in s.llm.aliases
 
 
 def test_provider_keys_and_base_urls_from_the_sdk_variables():

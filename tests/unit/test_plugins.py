@@ -114,10 +114,34 @@ def test_broken_plugins_are_reported_by_name_and_do_not_stop_the_rest():
     assert "good" in host.catalog.providers
 
 
+def test_what_a_plugin_registered_before_failing_is_dropped():
+    class HalfBroken:
+        @hookimpl
+        def register_llm_providers(self, register):
+            register("half", factory_for(ScriptedProvider([ok_script("x")])))
+            raise RuntimeError("then it broke")
+
+    host = make_host(make_settings(), ("halfbroken", HalfBroken()))
+    assert host.infos["halfbroken"].status == "failed"
+    assert "half" not in host.catalog.providers
+
+
+def test_resolve_model_errors_at_request_time_do_not_fail_the_plugin():
+    class Flaky:
+        @hookimpl
+        def resolve_model(self, model):
+            raise ValueError("flaky")
+
+    host = make_host(make_settings(), ("flaky", Flaky()))
+    assert host.resolve_model("anything") is None
+    assert host.infos["flaky"].status == "loaded"
+
+
 def test_duplicate_names_are_refused_not_replaced():
     host = make_host(make_settings(), ("thief", _provider_plugin("anthropic")))
     assert host.catalog.providers["anthropic"].plugin == "dawai.anthropic"
-    assert any("already registered" in p for p in host.catalog.problems)
+    assert any(plugin == "thief" and "already registered" in p for plugin, p in host.catalog.problems)
+    assert host.infos["thief"].warnings and "already registered" in host.infos["thief"].warnings[0]
 
 
 def test_resolve_model_first_answer_wins_and_bad_answers_are_ignored():

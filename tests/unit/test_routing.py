@@ -79,3 +79,39 @@ def test_models_lists_aliases_with_configured_flags():
     assert models["gpt-4"].configured is True
     assert models["claude-3-sonnet"].configured is False
     assert models["gemini-2.5-pro"].kind == "alias"
+
+
+def test_explicit_provider_name_wins_over_a_builtin_prefix():
+    fake = ProviderPlugin("gpt4all", factory_for(ScriptedProvider([[]])))
+    r = router(None, ("gpt4all", fake))
+    assert r.resolve("gpt4all/mistral") == Route("gpt4all", "mistral")
+    assert r.resolve("gpt-4o") == Route("openai", "gpt-4o")
+
+
+def test_plugin_key_setting_is_read_from_the_environment_given():
+    from dawai.core.routing import ModelRouter
+
+    settings = make_settings()
+    plugin = ProviderPlugin("keyed", factory_for(ScriptedProvider([[]])), key_setting="KEYED_API_KEY")
+    host = make_host(settings, ("keyed", plugin))
+    with_env = ModelRouter(settings, host.catalog, host.resolve_model, environ={"KEYED_API_KEY": "k1"})
+    assert with_env.key_for("keyed", {}, None) == "k1" and with_env.configured("keyed")
+    without = ModelRouter(settings, host.catalog, host.resolve_model, environ={})
+    with pytest.raises(MissingCredentials, match="KEYED_API_KEY"):
+        without.key_for("keyed", {}, None)
+
+
+def test_configured_aliases_add_to_the_builtin_ones(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[llm.aliases]\n"my-model" = "openai/gpt-5"\n"gpt-4" = "openai/gpt-4.1-mini"\n')
+    r = router({"DAWAI_CONFIG": str(path)})
+    assert r.resolve("my-model") == Route("openai", "gpt-5")
+    assert r.resolve("gpt-4") == Route("openai", "gpt-4.1-mini")
+    assert r.resolve("claude-3-sonnet") == Route("anthropic", "claude-sonnet-4-5")
+
+
+def test_unroutable_fallbacks_are_reported_not_fatal(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[llm.fallbacks]\n"gpt-4" = ["nowhere-model"]\n[llm.aliases]\nbad = "nope"\n')
+    problems = router({"DAWAI_CONFIG": str(path)}).problems()
+    assert any("nowhere-model" in p for p in problems) and any("llm.aliases.bad" in p for p in problems)

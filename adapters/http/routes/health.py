@@ -15,7 +15,7 @@ __all__ = ["api_handlers", "health_report", "root_handlers"]
 def health_report(router: ModelRouter, plugin_host: PluginHost, version: str) -> HealthResponse:
     catalog = plugin_host.catalog
     plugins = [
-        PluginOut(i.name, i.version, i.distribution, i.status, i.builtin, i.error)
+        PluginOut(i.name, i.version, i.distribution, i.status, i.builtin, i.error, i.warnings)
         for i in plugin_host.infos.values()
     ]
     degraded = any(p.status == "failed" for p in plugins)
