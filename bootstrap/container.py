@@ -9,9 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from dependency_injector import containers, providers
 
+from dawai.adapters.stores import (
+    MemoryAudioCache,
+    MemoryFeedbackStore,
+    MemorySummaryStore,
+    RedisAudioCache,
+    RedisFeedbackStore,
+    RedisSummaryStore,
+    redis_client,
+)
 from dawai.core.catalog import Catalog
 from dawai.core.chat import ChatService
 from dawai.core.errors import NotConfigured
@@ -39,6 +49,22 @@ def _strategy(catalog: Catalog, name: str) -> PromptStrategy:
     return entry.factory()
 
 
+def _store_backend(settings: Settings) -> str:
+    return "redis" if settings.redis_url else "memory"
+
+
+def _redis(settings: Settings) -> Any:
+    """The shared Redis client when ``DAWAI_REDIS_URL`` is set, else ``None`` (it connects lazily)."""
+    return redis_client(settings.redis_url) if settings.redis_url else None
+
+
+async def _redis_lifetime(client: Any) -> AsyncIterator[Any]:
+    """Closes the Redis client's connections at shutdown."""
+    yield client
+    if client is not None:
+        await client.aclose()
+
+
 async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
     """Closes every SDK client (and its connection pool) at shutdown."""
     yield pool
@@ -60,6 +86,26 @@ class Container(containers.DeclarativeContainer):
     provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)
 
     prompt_strategy = providers.Singleton(_strategy, catalog, settings.provided.llm.prompt_strategy)
+
+    # Stores: in-process by default, Redis (shared by workers) when a URL is configured.
+    store_backend = providers.Callable(_store_backend, settings)
+    redis = providers.Singleton(_redis, settings)
+    redis_lifetime = providers.Resource(_redis_lifetime, redis)
+    summary_store = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(MemorySummaryStore),
+        redis=providers.Singleton(RedisSummaryStore, redis),
+    )
+    feedback_store = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(MemoryFeedbackStore),
+        redis=providers.Singleton(RedisFeedbackStore, redis),
+    )
+    audio_cache = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(MemoryAudioCache),
+        redis=providers.Singleton(RedisAudioCache, redis),
+    )
 
     chat_service = providers.Singleton(
         ChatService,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -15,6 +16,10 @@ from dawai.bootstrap.container import Container, build_container
 from dawai.core.settings import Settings
 from dawai.plugins import build_plugin_manager, hookimpl
 from dawai.plugins.manager import PluginHost
+
+# Read at import: the autouse fixture below removes DAWAI_* variables per test.
+REDIS_URL = os.environ.get("DAWAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+IN_CI = bool(os.environ.get("CI"))
 
 
 class ProviderPlugin:
@@ -88,3 +93,26 @@ def upstream_env(fake: Any, **extra: str) -> dict[str, str]:
         "GOOGLE_GEMINI_BASE_URL": fake.gemini_base_url,
         **extra,
     }
+
+
+async def _ping(url: str) -> None:
+    from dawai.adapters.stores import redis_client
+
+    client = redis_client(url, connect_timeout=1.0)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A reachable Redis for tests marked ``redis``: skipped without one, failed under CI."""
+    try:
+        asyncio.run(_ping(REDIS_URL))
+    except Exception as exc:  # any failure to reach it means there is no usable Redis
+        reason = f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}: {exc})"
+        if IN_CI:
+            pytest.fail(f"{reason}; CI is set, so the Redis tests must run")
+        pytest.skip(f"{reason}; set DAWAI_TEST_REDIS_URL or start redis-server")
+    return REDIS_URL

@@ -39,6 +39,7 @@ def create_app(container: Any) -> Litestar:
     settings: Settings = container.settings()
     plugin_host: PluginHost = container.plugin_host()
     version: str = container.version()
+    store_backend: str = container.store_backend()
 
     # Small typed functions: Litestar inspects their signatures, never the container's.
     def provide_settings() -> Settings:
@@ -55,6 +56,9 @@ def create_app(container: Any) -> Litestar:
 
     def provide_version() -> str:
         return version
+
+    def provide_store_backend() -> str:
+        return store_backend
 
     async def startup() -> None:
         # Fail fast on a broken strategy choice, and open the resources.
@@ -75,6 +79,7 @@ def create_app(container: Any) -> Litestar:
             "router": Provide(provide_router, sync_to_thread=False, use_cache=True),
             "plugin_host": Provide(provide_plugin_host, sync_to_thread=False, use_cache=True),
             "version": Provide(provide_version, sync_to_thread=False, use_cache=True),
+            "store_backend": Provide(provide_store_backend, sync_to_thread=False, use_cache=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

@@ -75,3 +75,4 @@ class HealthResponse(msgspec.Struct, frozen=True):
     providers: dict[str, bool]
     voices: list[str]
     plugins: list[PluginOut]
+    store: str

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from dependency_injector import providers
 from litestar.testing import TestClient
 
@@ -104,3 +105,38 @@ def test_pool_is_bounded_and_retires_least_recently_used(tmp_path):
 
     asyncio.run(go())
     assert all(p.closed for p in made)
+
+
+def test_stores_are_in_process_by_default():
+    from dawai.adapters.stores import MemoryAudioCache, MemoryFeedbackStore, MemorySummaryStore
+
+    container = make_container(make_settings())
+    assert container.store_backend() == "memory"
+    assert isinstance(container.summary_store(), MemorySummaryStore)
+    assert isinstance(container.feedback_store(), MemoryFeedbackStore)
+    assert isinstance(container.audio_cache(), MemoryAudioCache)
+    with TestClient(create_app(container)) as client:
+        assert client.get("/health").json()["store"] == "memory"
+
+
+@pytest.mark.redis
+def test_redis_url_selects_the_shared_stores_and_closes_the_client(redis_url):
+    import uuid
+
+    from dawai.adapters.stores import RedisSummaryStore
+
+    container = make_container(make_settings({"DAWAI_REDIS_URL": redis_url}))
+    project = f"container-test-{uuid.uuid4().hex}"
+
+    async def go():
+        await container.init_resources()
+        store = container.summary_store()
+        assert isinstance(store, RedisSummaryStore)
+        await store.put(project, {"key": "G major"})
+        assert await store.get(project) == {"key": "G major"}
+        await container.redis().delete(f"dawai:summary:{project}")
+        await container.shutdown_resources()
+
+    asyncio.run(go())
+    with TestClient(create_app(make_container(make_settings({"DAWAI_REDIS_URL": redis_url})))) as client:
+        assert client.get("/health").json()["store"] == "redis"

@@ -8,7 +8,6 @@ skip, or fail when ``CI`` is set. Each test drives its coroutines with one ``asy
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -33,10 +32,6 @@ from dawai.core.errors import NotConfigured
 from dawai.ports import AudioCache, FeedbackStore, SummaryStore
 
 T = TypeVar("T")
-
-# Read at import: the autouse fixture in tests/conftest.py removes DAWAI_* variables per test.
-REDIS_URL = os.environ.get("DAWAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-IN_CI = bool(os.environ.get("CI"))
 
 
 class Stores:
@@ -81,14 +76,6 @@ class Backend:
         return asyncio.run(main())
 
 
-async def _ping(url: str) -> None:
-    client = redis_client(url, connect_timeout=1.0)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
-
-
 async def _delete_prefix(url: str, prefix: str) -> None:
     client = redis_client(url)
     try:
@@ -96,18 +83,6 @@ async def _delete_prefix(url: str, prefix: str) -> None:
             await client.unlink(key)
     finally:
         await client.aclose()
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    try:
-        asyncio.run(_ping(REDIS_URL))
-    except Exception as exc:  # any failure to reach it means there is no usable Redis
-        reason = f"Redis at {REDIS_URL} unreachable ({type(exc).__name__}: {exc})"
-        if IN_CI:
-            pytest.fail(f"{reason}; CI is set, so the Redis tests must run")
-        pytest.skip(f"{reason}; set DAWAI_TEST_REDIS_URL or start redis-server")
-    return REDIS_URL
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from dawai.plugins.manager import PluginHost
 __all__ = ["api_handlers", "health_report", "root_handlers"]
 
 
-def health_report(router: ModelRouter, plugin_host: PluginHost, version: str) -> HealthResponse:
+def health_report(router: ModelRouter, plugin_host: PluginHost, version: str, store: str) -> HealthResponse:
     catalog = plugin_host.catalog
     plugins = [
         PluginOut(i.name, i.version, i.distribution, i.status, i.builtin, i.error, i.warnings)
@@ -25,6 +25,7 @@ def health_report(router: ModelRouter, plugin_host: PluginHost, version: str) ->
         providers={name: router.configured(name) for name in sorted(catalog.providers)},
         voices=sorted(catalog.voices),
         plugins=plugins,
+        store=store,
     )
 
 
@@ -32,9 +33,10 @@ async def _health(
     router: NamedDependency[ModelRouter],
     plugin_host: NamedDependency[PluginHost],
     version: NamedDependency[str],
+    store_backend: NamedDependency[str],
 ) -> HealthResponse:
     """Service status: version, which providers have a key (never the key), voices and plugins."""
-    return health_report(router, plugin_host, version)
+    return health_report(router, plugin_host, version, store_backend)
 
 
 def root_handlers() -> list[object]:
