@@ -79,6 +79,11 @@ class ChatService:
         self._sleep = sleep
         self._jitter = jitter
 
+    @property
+    def heartbeat_interval(self) -> float:
+        """Seconds of silence after which a stream's consumer should send a heartbeat."""
+        return self._rel.heartbeat_interval
+
     # -- planning ----------------------------------------------------------------------
 
     def targets(self, chat: ChatInput) -> list[Target]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import structlog
@@ -16,6 +18,8 @@ from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.routes import api_router, root_handlers
+from dawai.adapters.http.routes.health import health_report
+from dawai.adapters.http.schemas import HealthResponse
 from dawai.core.chat import ChatService
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
@@ -42,23 +46,16 @@ def create_app(container: Any) -> Litestar:
     store_backend: str = container.store_backend()
 
     # Small typed functions: Litestar inspects their signatures, never the container's.
-    def provide_settings() -> Settings:
-        return settings
-
+    # One dependency per handler: Litestar resolves several in an anyio task group, which
+    # costs more than the handler itself.
     def provide_chat() -> ChatService:
         return container.chat_service()
 
     def provide_router() -> ModelRouter:
         return container.model_router()
 
-    def provide_plugin_host() -> PluginHost:
-        return plugin_host
-
-    def provide_version() -> str:
-        return version
-
-    def provide_store_backend() -> str:
-        return store_backend
+    def provide_health() -> Callable[[], HealthResponse]:
+        return partial(health_report, container.model_router(), plugin_host, version, store_backend)
 
     async def startup() -> None:
         # Fail fast on a broken strategy choice, and open the resources.
@@ -74,12 +71,9 @@ def create_app(container: Any) -> Litestar:
     app = Litestar(
         route_handlers=[*root_handlers(), *(api_router(prefix) for prefix in API_PREFIXES)],
         dependencies={
-            "settings": Provide(provide_settings, sync_to_thread=False, use_cache=True),
             "chat": Provide(provide_chat, sync_to_thread=False, use_cache=True),
             "router": Provide(provide_router, sync_to_thread=False, use_cache=True),
-            "plugin_host": Provide(provide_plugin_host, sync_to_thread=False, use_cache=True),
-            "version": Provide(provide_version, sync_to_thread=False, use_cache=True),
-            "store_backend": Provide(provide_store_backend, sync_to_thread=False, use_cache=True),
+            "health": Provide(provide_health, sync_to_thread=False, use_cache=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(

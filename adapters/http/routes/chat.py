@@ -13,7 +13,6 @@ from dawai.adapters.http.schemas import ChatBody, ChatResponse, UsageOut
 from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, first_event, sse_body
 from dawai.core.chat import ChatInput, ChatService
 from dawai.core.models import ChatMessage
-from dawai.core.settings import Settings
 
 __all__ = ["handlers", "to_input"]
 
@@ -39,14 +38,13 @@ async def _chat(data: JSONBody[ChatBody], chat: NamedDependency[ChatService]) ->
 async def _stream_chat(
     data: JSONBody[ChatBody],
     chat: NamedDependency[ChatService],
-    settings: NamedDependency[Settings],
     request: Request[Any, Any, Any],
 ) -> Response[Any]:
     """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
     ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
     ``error`` event. A comment heartbeat is sent while waiting."""
     stream = chat.stream(to_input(data))
-    heartbeat = settings.reliability.heartbeat_interval
+    heartbeat = chat.heartbeat_interval
     try:
         first = await first_event(stream, request.receive, heartbeat)
     except BaseException:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from litestar import get
 from litestar.di import NamedDependency
 
@@ -29,14 +31,10 @@ def health_report(router: ModelRouter, plugin_host: PluginHost, version: str, st
     )
 
 
-async def _health(
-    router: NamedDependency[ModelRouter],
-    plugin_host: NamedDependency[PluginHost],
-    version: NamedDependency[str],
-    store_backend: NamedDependency[str],
-) -> HealthResponse:
-    """Service status: version, which providers have a key (never the key), voices and plugins."""
-    return health_report(router, plugin_host, version, store_backend)
+async def _health(health: NamedDependency[Callable[[], HealthResponse]]) -> HealthResponse:
+    """Service status: version, which providers have a key (never the key), voices, plugins
+    and the store backend."""
+    return health()
 
 
 def root_handlers() -> list[object]:
