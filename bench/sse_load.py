@@ -33,6 +33,7 @@ async def post_stream(
     *,
     done_marker: bytes | None = b"data: [DONE]",
     timeout: float = 120.0,
+    method: str = "POST",
 ) -> Result:
     """POST ``body``; read until ``done_marker`` (``None``: until the server closes)."""
     result = Result()
@@ -42,7 +43,7 @@ async def post_stream(
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port)
             head = (
-                f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
+                f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                 f"Accept: text/event-stream\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
             ).encode()
             writer.write(head + body)
