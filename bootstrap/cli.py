@@ -10,14 +10,27 @@ import msgspec
 
 from dawai.bootstrap.config import ConfigError, load_settings, redacted
 from dawai.bootstrap.logging import configure_logging
+from dawai.core.settings import Settings
 
 __all__ = ["main"]
+
+
+def _check_startup(settings: Settings) -> None:
+    """What would otherwise fail inside a worker, with a traceback: checked here, in one line."""
+    from dawai.plugins.manager import build_plugin_manager
+
+    catalog = build_plugin_manager(settings).catalog
+    if settings.llm.prompt_strategy not in catalog.strategies:
+        known = ", ".join(sorted(catalog.strategies)) or "none"
+        name = settings.llm.prompt_strategy
+        raise ConfigError(f"invalid setting llm.prompt_strategy: '{name}' is not registered (known: {known})")
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = load_settings()
+    _check_startup(settings)
     host = args.host or settings.http.host
     port = args.port or settings.http.port
     workers = args.workers or settings.http.workers

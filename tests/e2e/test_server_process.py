@@ -184,3 +184,52 @@ def test_heartbeat_while_waiting_then_tokens(tmp_path, upstream):
     assert raw.startswith(b": keep-alive\n\n")
     assert raw.count(b": keep-alive") >= 2
     assert b'"type":"text"' in raw and raw.endswith(b"data: [DONE]\n\n")
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"API_PORT": "eighty"}, "http.port (from API_PORT)"),
+        ({"DAWAI_PROMPT_STRATEGY": "nope"}, "llm.prompt_strategy"),
+        ({"DAWAI_CONFIG": "/no/such.toml"}, "no such file"),
+    ],
+)
+def test_bad_configuration_stops_serve_with_one_line(env, needle):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DAWAI_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(free_port())],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+
+
+def test_cli_plugins_and_config(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DAWAI_") and not k.endswith("_API_KEY")}
+    env = {**clean, "OPENAI_API_KEY": "sk-proj-" + "s" * 40}
+    listed = subprocess.run(
+        [sys.executable, "-m", "dawai.bootstrap.cli", "plugins", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    names = {p["name"]: p for p in json.loads(listed.stdout)}
+    assert names["echo"]["distribution"] == "dawai-echo-provider" and names["echo"]["registered"] == {
+        "providers": ["echo"]
+    }
+    shown = subprocess.run(
+        [sys.executable, "-m", "dawai.bootstrap.cli", "config"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert json.loads(shown.stdout)["providers"]["openai"]["api_key"] == "***"
+    assert "sk-proj" not in shown.stdout + shown.stderr
