@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -44,6 +44,7 @@ from dawai.ports.prompt import PromptStrategy
 __all__ = ["ChatInput", "ChatService", "Target"]
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 
 class ChatInput(msgspec.Struct, frozen=True):
@@ -142,22 +143,31 @@ class ChatService:
             raise UpstreamTimeout(f"No reply within {self._rel.total_timeout:g} s.") from None
 
     async def _reply(self, targets: list[Target], chat: ChatInput) -> ChatReply:
+        async def once(target: Target, request: LLMRequest) -> ChatReply:
+            reply = await target.provider.complete(request)
+            return ChatReply(reply.text, target.route.model, target.route.provider, reply.usage)
+
+        return await self._with_retries(targets, chat, once)
+
+    async def _with_retries(
+        self, targets: list[Target], chat: ChatInput, attempt: Callable[[Target, LLMRequest], Awaitable[T]]
+    ) -> T:
+        """``attempt`` each target in turn: retry a target while ``_delay`` allows, then fall
+        back to the next; raise the last failure when all are spent."""
         last: DawaiError | None = None
         for target in targets:
             request = self.request_for(target.route, chat)
-            attempt = 0
+            tries = 0
             while True:
                 try:
-                    reply = await target.provider.complete(request)
+                    return await attempt(target, request)
                 except (UpstreamError, RateLimited, UpstreamTimeout) as exc:
                     last = exc
-                    delay = self._delay(exc, attempt)
+                    delay = self._delay(exc, tries)
                     if delay is None:
                         break
-                    attempt += 1
+                    tries += 1
                     await self._sleep(delay)
-                    continue
-                return ChatReply(reply.text, target.route.model, target.route.provider, reply.usage)
         assert last is not None
         raise last
 
@@ -189,41 +199,28 @@ class ChatService:
 
     async def _open(self, targets: list[Target], chat: ChatInput) -> tuple[Any, list[ChatEvent]]:
         """Open a stream and read up to its first token, retrying and falling back."""
-        last: DawaiError | None = None
-        for target in targets:
-            request = self.request_for(target.route, chat)
-            attempt = 0
-            while True:
-                upstream = aiter(target.provider.stream(request))
-                buffered: list[ChatEvent] = []
-                try:
-                    async with asyncio.timeout(self._rel.first_token_timeout):
-                        while True:
-                            try:
-                                event = await anext(upstream)
-                            except StopAsyncIteration:
-                                return upstream, buffered
-                            buffered.append(event)
-                            if isinstance(event, TextDelta | Finish):
-                                return upstream, buffered
-                except TimeoutError:
-                    await upstream.aclose()
-                    last = UpstreamTimeout(
-                        f"No first token from {target.route.provider} within "
-                        f"{self._rel.first_token_timeout:g} s.",
-                        provider=target.route.provider,
-                    )
-                    break
-                except (UpstreamError, RateLimited, UpstreamTimeout) as exc:
-                    await upstream.aclose()
-                    last = exc
-                    delay = self._delay(exc, attempt)
-                    if delay is None:
-                        break
-                    attempt += 1
-                    await self._sleep(delay)
-                except BaseException:
-                    await upstream.aclose()
-                    raise
-        assert last is not None
-        raise last
+        return await self._with_retries(targets, chat, self._open_once)
+
+    async def _open_once(self, target: Target, request: LLMRequest) -> tuple[Any, list[ChatEvent]]:
+        upstream = aiter(target.provider.stream(request))
+        buffered: list[ChatEvent] = []
+        try:
+            async with asyncio.timeout(self._rel.first_token_timeout):
+                while True:
+                    try:
+                        event = await anext(upstream)
+                    except StopAsyncIteration:
+                        return upstream, buffered
+                    buffered.append(event)
+                    if isinstance(event, TextDelta | Finish):
+                        return upstream, buffered
+        except TimeoutError:
+            await upstream.aclose()
+            # Not retried (the next try would likely wait as long), but a fallback is tried.
+            raise UpstreamTimeout(
+                f"No first token from {target.route.provider} within {self._rel.first_token_timeout:g} s.",
+                provider=target.route.provider,
+            ) from None
+        except BaseException:
+            await upstream.aclose()
+            raise

@@ -14,11 +14,11 @@ import anthropic
 import httpx2
 import msgspec
 
-from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
+from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import RAW_STREAM, client_options
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
-from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
+from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["AnthropicProvider"]
@@ -171,10 +171,9 @@ class AnthropicProvider:
             raise broken_stream(self.name, exc, started=started) from None
         finally:
             await response.aclose()
-        if not finished:
-            raise UpstreamTruncated(f"The {self.name} stream ended without message_stop.", provider=self.name)
-        yield Usage(input_tokens, output_tokens)
-        yield Finish(stop_reason or "end_turn")
+        stop = (stop_reason or "end_turn") if finished else None
+        for event in stream_end(self.name, stop, Usage(input_tokens, output_tokens), "message_stop"):
+            yield event
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         """Forced tool use: the model must call a tool whose input is the schema."""

@@ -12,9 +12,10 @@ from dawai.core.errors import (
     UpstreamTimeout,
     UpstreamTruncated,
 )
+from dawai.core.models import ChatEvent, Finish, Usage
 from dawai.core.redaction import redact
 
-__all__ = ["broken_stream", "connection_failure", "retry_after_seconds", "status_failure"]
+__all__ = ["broken_stream", "connection_failure", "retry_after_seconds", "status_failure", "stream_end"]
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
@@ -73,3 +74,11 @@ def broken_stream(provider: str, exc: BaseException, *, started: bool) -> DawaiE
         f"The connection to the {provider} provider broke mid-stream ({type(exc).__name__}).",
         provider=provider,
     )
+
+
+def stream_end(provider: str, stop: str | None, usage: Usage | None, signal: str) -> list[ChatEvent]:
+    """The events that close a stream: usage and the stop signal, or a truncation error
+    when the provider's stop signal (``signal``, for the message) never came."""
+    if stop is None:
+        raise UpstreamTruncated(f"The {provider} stream ended without {signal}.", provider=provider)
+    return [usage, Finish(stop)] if usage is not None else [Finish(stop)]

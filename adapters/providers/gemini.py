@@ -16,10 +16,10 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
+from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.transport import shared_ssl_context
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
-from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
+from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["GeminiProvider"]
@@ -122,13 +122,8 @@ class GeminiProvider:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
-        if reason is None:
-            raise UpstreamTruncated(
-                f"The {self.name} stream ended without a finishReason.", provider=self.name
-            )
-        if usage is not None:
-            yield usage
-        yield Finish(reason)
+        for event in stream_end(self.name, reason, usage, "a finishReason"):
+            yield event
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         args = self._args(request, response_mime_type="application/json", response_json_schema=schema)

@@ -14,11 +14,11 @@ import httpx2
 import msgspec
 import openai
 
-from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure
+from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import RAW_STREAM, client_options
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
-from dawai.core.models import ChatEvent, Finish, LLMReply, LLMRequest, TextDelta, Usage
+from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
@@ -158,13 +158,8 @@ class OpenAIProvider:
             raise broken_stream(self.name, exc, started=started) from None
         finally:
             await response.aclose()
-        if finish_reason is None:
-            raise UpstreamTruncated(
-                f"The {self.name} stream ended without a finish_reason.", provider=self.name
-            )
-        if usage is not None:
-            yield usage
-        yield Finish(finish_reason)
+        for event in stream_end(self.name, finish_reason, usage, "a finish_reason"):
+            yield event
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         format_ = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
