@@ -1,42 +1,63 @@
 """An incremental Server-Sent Events reader for provider streams.
 
 The SDKs build a typed model for every chunk (~65 µs each); we decode the few fields we
-use with msgspec instead. Lines may end in LF, CRLF or CR and arrive split anywhere.
+use with msgspec instead (docs/adr/0007). Lines may end in LF, CRLF or CR, and chunks may
+split anything anywhere, a CRLF included.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
-__all__ = ["sse_events"]
+__all__ = ["SSEParser", "sse_events"]
+
+
+class SSEParser:
+    """Feed bytes, get ``(event, data)`` pairs; ``event`` is ``""`` when unnamed."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._event = ""
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> Iterator[tuple[str, bytes]]:
+        buffer = self._buffer + chunk
+        held = b""
+        if buffer.endswith(b"\r"):  # maybe half of a CRLF: keep it for the next chunk
+            buffer, held = buffer[:-1], b"\r"
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *lines, rest = buffer.split(b"\n")
+        self._buffer = rest + held
+        for line in lines:
+            yield from self._line(line)
+
+    def close(self) -> Iterator[tuple[str, bytes]]:
+        """The end of the body: whatever is left is the last event."""
+        rest = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        self._buffer = b""
+        for line in rest.split(b"\n"):
+            yield from self._line(line)
+        yield from self._line(b"")
+
+    def _line(self, line: bytes) -> Iterator[tuple[str, bytes]]:
+        if not line:
+            if self._data:
+                yield self._event, b"\n".join(self._data)
+            self._event, self._data = "", []
+        elif line.startswith(b"data:"):
+            value = line[5:]
+            self._data.append(value[1:] if value.startswith(b" ") else value)
+        elif line.startswith(b"event:"):
+            self._event = line[6:].strip().decode()
+        # comments (":") and other fields (id, retry) are ignored
 
 
 async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str, bytes]]:
-    """Yield ``(event, data)`` per SSE event; ``event`` is ``""`` when unnamed."""
-    buffer = b""
-    event = ""
-    data: list[bytes] = []
+    """``(event, data)`` per SSE event of a streamed body."""
+    parser = SSEParser()
     async for chunk in chunks:
-        buffer += chunk
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):  # a CRLF may be split across chunks
-                continue
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            if not line:
-                if data:
-                    yield event, b"\n".join(data)
-                event, data = "", []
-                continue
-            if line.startswith(b"data:"):
-                value = line[5:]
-                data.append(value[1:] if value.startswith(b" ") else value)
-            elif line.startswith(b"event:"):
-                event = line[6:].strip().decode()
-            # comments (":") and other fields (id, retry) are ignored
-    if buffer.startswith(b"data:"):
-        value = buffer[5:]
-        data.append(value[1:] if value.startswith(b" ") else value)
-    if data:
-        yield event, b"\n".join(data)
+        for item in parser.feed(chunk):
+            yield item
+    for item in parser.close():
+        yield item

@@ -1,0 +1,63 @@
+"""The provider-side SSE reader: any split of any body gives the same events."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dawai.adapters.providers.sse_reader import SSEParser, sse_events
+
+payloads = st.text(
+    alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30
+)
+events = st.lists(
+    st.tuples(st.sampled_from(["", "message_start", "ping"]), st.lists(payloads, min_size=1, max_size=3)),
+    max_size=6,
+)
+
+
+def encode(items: list[tuple[str, list[str]]], newline: str, comments: bool) -> bytes:
+    out = []
+    for event, lines in items:
+        block = [": keep-alive"] if comments else []
+        if event:
+            block.append(f"event: {event}")
+        block += [f"data: {line}" for line in lines]
+        out.append(newline.join(block) + newline + newline)
+    return "".join(out).encode()
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    pieces, start = [], 0
+    for point in points:
+        pieces.append(data[start:point])
+        start = point
+    pieces.append(data[start:])
+    return pieces
+
+
+@given(
+    events,
+    st.sampled_from(["\n", "\r\n", "\r"]),
+    st.booleans(),
+    st.lists(st.integers(0, 10_000), max_size=12),
+)
+def test_any_split_and_line_ending_gives_the_same_events(items, newline, comments, cuts):
+    body = encode(items, newline, comments)
+    parser = SSEParser()
+    got = [e for piece in split(body, cuts) for e in parser.feed(piece)] + list(parser.close())
+    expected = [(event, "\n".join(lines).encode()) for event, lines in items]
+    assert got == expected
+
+
+def test_a_last_event_without_a_blank_line_is_not_lost():
+    async def chunks():
+        yield b'data: {"a": 1}\n\ndata: [DONE]'
+
+    async def collect():
+        return [item async for item in sse_events(chunks())]
+
+    assert asyncio.run(collect()) == [("", b'{"a": 1}'), ("", b"[DONE]")]
