@@ -9,7 +9,7 @@ from dependency_injector import providers
 from litestar.testing import TestClient
 
 from dawai.adapters.http.app import create_app
-from dawai.core.models import ChatMessage, Prompt
+from dawai.core.models import ChatMessage, Prompt, TextDelta
 from dawai.plugins import hookimpl
 from tests.conftest import ProviderPlugin, make_container, make_settings
 from tests.fakes.providers import ScriptedProvider, factory_for, ok_script
@@ -140,3 +140,26 @@ def test_redis_url_selects_the_shared_stores_and_closes_the_client(redis_url):
     asyncio.run(go())
     with TestClient(create_app(make_container(make_settings({"DAWAI_REDIS_URL": redis_url})))) as client:
         assert client.get("/health").json()["store"] == "redis"
+
+
+def test_an_unexpected_bug_is_a_500_problem_without_a_trace():
+    class Buggy(ScriptedProvider):
+        async def complete(self, request):
+            raise RuntimeError("secret internal detail sk-ant-api03-" + "x" * 30)
+
+        async def stream(self, request):
+            yield TextDelta("partial")
+            raise RuntimeError("secret internal detail")
+
+    container = make_container(make_settings(), ("buggy", ProviderPlugin("buggy", factory_for(Buggy([[]])))))
+    with TestClient(create_app(container), raise_server_exceptions=False) as client:
+        response = client.post("/api/chat", json={"message": "x", "model": "buggy/m"})
+        streamed = client.post("/api/stream/chat", json={"message": "x", "model": "buggy/m"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["request_id"] in body["detail"]
+    assert "secret" not in response.text and "Traceback" not in response.text
+    assert streamed.status_code == 200
+    assert '"type":"error"' in streamed.text and "secret" not in streamed.text
+    assert streamed.text.endswith("data: [DONE]\n\n")
