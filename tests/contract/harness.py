@@ -15,7 +15,7 @@ from dawai.core.models import TextDelta
 from dawai.ports.llm import LLMProvider, ProviderConfig
 from tests.fakes.providers import ScriptedProvider, ok_script
 
-SCENARIOS = ("ok", "japanese", "truncated", "auth", "rate_limited", "server_error", "slow")
+SCENARIOS = ("ok", "japanese", "truncated", "auth", "rate_limited", "server_error")
 JAPANESE = "こんにちは、音楽を作りましょう。"
 
 
@@ -36,7 +36,6 @@ def scripted_harness() -> Harness:
         "auth": [UpstreamAuthError("The provider rejected the API key.")],
         "rate_limited": [RateLimited("slow down", retry_after=1.0)],
         "server_error": [UpstreamError("boom", retryable=True)],
-        "slow": [0.05, *ok_script("late")],
     }
     texts = {"ok": "Hello there.", "japanese": JAPANESE}
 
@@ -71,7 +70,6 @@ def upstream_harness(provider: str, fake: object) -> Harness:
         "auth": "+status=401",
         "rate_limited": "+status=429+retry_after=2",
         "server_error": "+status=500",
-        "slow": "+first_delay=0.05",
     }
 
     def make(scenario: str) -> tuple[LLMProvider, str]:
