@@ -220,6 +220,7 @@ def main() -> int:
     parser.add_argument("--chunks", type=int, default=100)
     parser.add_argument("--delay", type=float, default=0.01)
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--workers", type=int, default=1, help="dawai serve worker processes")
     args = parser.parse_args()
     try:
         import uvloop
@@ -253,7 +254,16 @@ def main() -> int:
             }
         )
         server = subprocess.Popen(
-            [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(dawai_port)],
+            [
+                sys.executable,
+                "-m",
+                "dawai.bootstrap.cli",
+                "serve",
+                "--port",
+                str(dawai_port),
+                "--workers",
+                str(args.workers),
+            ],
             cwd=ROOT,
             env=env,
         )
