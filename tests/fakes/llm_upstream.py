@@ -444,13 +444,10 @@ class FakeUpstream:
         if self.record:
             self.requests.append(Received(method, path, headers, body, provider, model, stream))
         plan = Directives.parse(model)
-        eof = asyncio.ensure_future(reader.read(1))  # completes when the client hangs up
+        if plan.first_delay and not await self._client_stays(reader, plan.first_delay):
+            self._note_disconnect()
+            return False
         try:
-            if plan.first_delay:
-                await asyncio.wait({eof}, timeout=plan.first_delay)
-                if eof.done():
-                    self._note_disconnect()
-                    return False
             if plan.status != 200 and self._should_fail(model, plan):
                 error = {"anthropic": _anthropic_error, "openai": _openai_error, "gemini": _gemini_error}[
                     provider
@@ -464,7 +461,18 @@ class FakeUpstream:
                 return await self._send(
                     writer, 200, self._whole(provider, model, text, tokens_in, len(pieces))
                 )
-            return await self._stream(provider, model, body, plan, pieces, tokens_in, writer, eof)
+            return await self._stream(provider, model, body, plan, pieces, tokens_in, writer)
+        except ConnectionError:
+            self._note_disconnect()
+            return False
+
+    @staticmethod
+    async def _client_stays(reader: asyncio.StreamReader, seconds: float) -> bool:
+        """Wait ``seconds``; False as soon as the client hangs up instead."""
+        eof = asyncio.ensure_future(reader.read(1))
+        try:
+            await asyncio.wait({eof}, timeout=seconds)
+            return not eof.done()
         finally:
             eof.cancel()
             # The watcher must be gone before the next request is read on this connection.
@@ -494,7 +502,6 @@ class FakeUpstream:
         pieces: list[str],
         tokens_in: int,
         writer: asyncio.StreamWriter,
-        eof: asyncio.Future[bytes],
     ) -> bool:
         cut = plan.cut_after if plan.cut_after is not None else plan.cut_clean
         if cut is not None:
@@ -519,7 +526,7 @@ class FakeUpstream:
             for index, data in enumerate(frames):
                 if plan.delay and index > first_piece:
                     await asyncio.sleep(plan.delay)
-                if eof.done() or writer.is_closing():
+                if writer.is_closing():  # the client hung up: its RST closed the transport
                     self._note_disconnect()
                     return False
                 writer.write(b"%x\r\n%s\r\n" % (len(data), data))
