@@ -65,6 +65,13 @@ async def _redis_lifetime(client: Any) -> AsyncIterator[Any]:
         await client.aclose()
 
 
+def _by_backend(backend: Any, client: Any, memory: type, shared: type) -> providers.Selector:
+    """One store, chosen by ``backend``: in-process, or on the shared Redis ``client``."""
+    return providers.Selector(
+        backend, memory=providers.Singleton(memory), redis=providers.Singleton(shared, client)
+    )
+
+
 async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
     """Closes every SDK client (and its connection pool) at shutdown."""
     yield pool
@@ -91,21 +98,9 @@ class Container(containers.DeclarativeContainer):
     store_backend = providers.Callable(_store_backend, settings)
     redis = providers.Singleton(_redis, settings)
     redis_lifetime = providers.Resource(_redis_lifetime, redis)
-    summary_store = providers.Selector(
-        store_backend,
-        memory=providers.Singleton(MemorySummaryStore),
-        redis=providers.Singleton(RedisSummaryStore, redis),
-    )
-    feedback_store = providers.Selector(
-        store_backend,
-        memory=providers.Singleton(MemoryFeedbackStore),
-        redis=providers.Singleton(RedisFeedbackStore, redis),
-    )
-    audio_cache = providers.Selector(
-        store_backend,
-        memory=providers.Singleton(MemoryAudioCache),
-        redis=providers.Singleton(RedisAudioCache, redis),
-    )
+    summary_store = _by_backend(store_backend, redis, MemorySummaryStore, RedisSummaryStore)
+    feedback_store = _by_backend(store_backend, redis, MemoryFeedbackStore, RedisFeedbackStore)
+    audio_cache = _by_backend(store_backend, redis, MemoryAudioCache, RedisAudioCache)
 
     chat_service = providers.Singleton(
         ChatService,
