@@ -26,6 +26,8 @@ class Harness:
     """scenario -> (provider, upstream model id to ask for) or None when unsupported."""
     expected_text: Callable[[str, str], str | None] = field(default=lambda scenario, message: None)
     """The reply text the scenario should produce, when the harness knows it."""
+    structured: Callable[[], tuple[LLMProvider, str, object] | None] = field(default=lambda: None)
+    """(provider, model, the JSON value ``complete_json`` must return), when it can produce one."""
 
 
 def scripted_harness() -> Harness:
@@ -42,7 +44,10 @@ def scripted_harness() -> Harness:
     def make(scenario: str) -> tuple[LLMProvider, str]:
         return ScriptedProvider([scripts[scenario]]), "scripted"
 
-    return Harness("scripted", make, lambda scenario, _m: texts.get(scenario))
+    def structured() -> tuple[LLMProvider, str, object]:
+        return ScriptedProvider([ok_script("x")]), "scripted", {"text": "x"}
+
+    return Harness("scripted", make, lambda scenario, _m: texts.get(scenario), structured)
 
 
 def echo_harness() -> Harness | None:
@@ -56,7 +61,10 @@ def echo_harness() -> Harness | None:
             return None
         return EchoProvider(ProviderConfig(name="echo")), "parrot"
 
-    return Harness("echo-plugin", make, lambda _s, message: message)
+    def structured() -> tuple[LLMProvider, str, object]:
+        return EchoProvider(ProviderConfig(name="echo")), "parrot", {"echo": "Suggest a tempo and key"}
+
+    return Harness("echo-plugin", make, lambda _s, message: message, structured)
 
 
 def upstream_harness(provider: str, fake: object) -> Harness:
@@ -88,6 +96,13 @@ def upstream_harness(provider: str, fake: object) -> Harness:
         config = ProviderConfig(name=provider, api_key="test-key", base_url=base, read_timeout=10)
         return cls(config), "fake" + directives[scenario]
 
+    def structured() -> tuple[LLMProvider, str, object]:
+        made, _ = make("ok")
+        return made, "json", {"tempo": 120, "key": "A minor"}
+
     return Harness(
-        provider, make, lambda scenario, _m: DEFAULT_REPLY if scenario in ("ok", "japanese") else None
+        provider,
+        make,
+        lambda scenario, _m: DEFAULT_REPLY if scenario in ("ok", "japanese") else None,
+        structured,
     )

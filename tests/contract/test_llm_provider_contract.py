@@ -147,3 +147,19 @@ def test_closing_early_is_clean(harness: Harness):
         return first
 
     assert isinstance(run(go()), TextDelta | Usage)
+
+
+def test_structured_output(harness: Harness):
+    made = harness.structured()
+    if made is None:
+        pytest.skip(f"{harness.name} has no structured-output scenario")
+    provider, model, expected = made
+    schema = {"type": "object", "properties": {"tempo": {"type": "integer"}, "key": {"type": "string"}}}
+
+    async def go():
+        try:
+            return await provider.complete_json(request(model, "Suggest a tempo and key"), schema)
+        finally:
+            await provider.aclose()
+
+    assert run(go()) == expected

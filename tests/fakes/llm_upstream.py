@@ -291,7 +291,8 @@ def _gemini_events(model: str, pieces: list[str], tokens_in: int, stop: bool) ->
 class FakeUpstream:
     def __init__(self, reply_text: str = DEFAULT_REPLY, host: str = "127.0.0.1", port: int = 0) -> None:
         self.reply_text = reply_text
-        self.replies: dict[str, str] = {}  # base model name -> reply text
+        # base model name -> reply text; "json" answers a JSON document (structured output)
+        self.replies: dict[str, str] = {"json": '{"tempo": 120, "key": "A minor"}'}
         self.host, self.port = host, port
         self.requests: list[Received] = []
         self.record = True
@@ -459,7 +460,7 @@ class FakeUpstream:
             pieces = _split(text, plan.chunks)
             if not stream:
                 return await self._send(
-                    writer, 200, self._whole(provider, model, text, tokens_in, len(pieces))
+                    writer, 200, self._whole(provider, model, text, tokens_in, len(pieces), body)
                 )
             return await self._stream(provider, model, body, plan, pieces, tokens_in, writer)
         except ConnectionError:
@@ -486,9 +487,23 @@ class FakeUpstream:
         return seen < plan.fail_times
 
     @staticmethod
-    def _whole(provider: str, model: str, text: str, tokens_in: int, tokens_out: int) -> dict[str, Any]:
+    def _whole(
+        provider: str, model: str, text: str, tokens_in: int, tokens_out: int, body: Any = None
+    ) -> dict[str, Any]:
         if provider == "anthropic":
-            return _anthropic_message(model, text, tokens_in, tokens_out)
+            message = _anthropic_message(model, text, tokens_in, tokens_out)
+            forced = (body or {}).get("tool_choice") or {}
+            if forced.get("type") == "tool":  # structured output by forced tool use
+                message["content"] = [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_fake",
+                        "name": forced["name"],
+                        "input": json.loads(text),
+                    }
+                ]
+                message["stop_reason"] = "tool_use"
+            return message
         if provider == "openai":
             return _openai_completion(model, text, tokens_in, tokens_out)
         return _gemini_response(model, text, True, tokens_in, tokens_out)
