@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -28,17 +27,10 @@ from dawai.core.errors import NotConfigured
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
-from dawai.plugins.manager import PluginHost, build_plugin_manager
+from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution_version
 from dawai.ports.prompt import PromptStrategy
 
 __all__ = ["Container", "build_container"]
-
-
-def _version() -> str:
-    try:
-        return version("dawai-backend")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def _strategy(catalog: Catalog, name: str) -> PromptStrategy:
@@ -80,7 +72,7 @@ async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
-    version = providers.Callable(_version)
+    version = providers.Callable(distribution_version, "dawai-backend")
 
     plugin_host = providers.Singleton(build_plugin_manager, settings)
     catalog = providers.Callable(lambda host: host.catalog, plugin_host)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from dawai.core.catalog import Catalog, ProviderEntry
+from dawai.core.catalog import Catalog
 from dawai.core.errors import FieldError, InvalidInput, MissingCredentials, NotConfigured
 from dawai.core.models import ModelInfo, Route
 from dawai.core.settings import Settings
@@ -85,9 +85,6 @@ class ModelRouter:
                 except (InvalidInput, NotConfigured):
                     found.append(f"llm.fallbacks.{model}: '{fallback}' routes nowhere and will be skipped")
         return found
-
-    def entry(self, provider: str) -> ProviderEntry:
-        return self._catalog.providers[provider]
 
     def key_for(self, provider: str, api_keys: Mapping[str, str], api_key: str | None) -> str | None:
         """The request's key for this provider, else the server's, else ``None`` when the

@@ -11,7 +11,6 @@ Each hook is documented in ``docs/plugins.md``; a test fails when one is not.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pluggy
 
@@ -61,6 +60,3 @@ def resolve_model(model: str, settings: Settings) -> Route | tuple[str, str] | N
     Return ``Route(provider, upstream_model)`` (or a ``(provider, model)`` pair) to claim
     it, or ``None`` to pass. The first plugin that answers wins.
     """
-
-
-HookRegister = Callable[..., Any]

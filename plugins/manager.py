@@ -15,7 +15,7 @@ from dawai.core.models import Route
 from dawai.core.settings import Settings
 from dawai.plugins import hookspecs
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo", "build_plugin_manager"]
+__all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo", "build_plugin_manager", "distribution_version"]
 
 ENTRY_POINT_GROUP = "dawai.plugins"
 log = structlog.get_logger("dawai.plugins")
@@ -154,7 +154,7 @@ def build_plugin_manager(
     for name in settings.plugins.disabled:
         pm.set_blocked(name)
     host = PluginHost(pm, settings)
-    version = _version("dawai-backend")
+    version = distribution_version("dawai-backend")
     for name, plugin in _builtin_plugins():
         host.add(name, plugin, distribution="dawai-backend", version=version, builtin=True)
     eps = md.entry_points(group=ENTRY_POINT_GROUP) if entry_points is None else entry_points
@@ -180,7 +180,8 @@ def build_plugin_manager(
     return host
 
 
-def _version(dist: str) -> str:
+def distribution_version(dist: str) -> str:
+    """An installed distribution's version, or ``0+unknown`` when it is not installed."""
     try:
         return md.version(dist)
     except md.PackageNotFoundError:

@@ -15,7 +15,6 @@ from dawai.core.models import TextDelta
 from dawai.ports.llm import LLMProvider, ProviderConfig
 from tests.fakes.providers import ScriptedProvider, ok_script
 
-SCENARIOS = ("ok", "japanese", "truncated", "auth", "rate_limited", "server_error")
 JAPANESE = "こんにちは、音楽を作りましょう。"
 
 
