@@ -16,7 +16,8 @@ import msgspec
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import RAW_STREAM, client_options
+from dawai.adapters.providers.http1 import response_chunks
+from dawai.adapters.providers.transport import RAW_STREAM, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -74,8 +75,8 @@ class AnthropicProvider:
             api_key=config.api_key,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
-            http_client=anthropic.DefaultAioHttpClient(
-                **client_options(config.read_timeout, config.connect_timeout)
+            http_client=sdk_http_client(
+                anthropic.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
             ),
         )
 
@@ -133,7 +134,7 @@ class AnthropicProvider:
         stop_reason: str | None = None
         started = finished = False
         try:
-            async for _name, data in sse_events(response.aiter_bytes()):
+            async for _name, data in sse_events(response_chunks(response)):
                 # After message_stop, reading on to the end of the body lets the connection be reused.
                 started = True
                 if finished:

@@ -16,7 +16,8 @@ import openai
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import RAW_STREAM, client_options
+from dawai.adapters.providers.http1 import response_chunks
+from dawai.adapters.providers.transport import RAW_STREAM, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -67,8 +68,8 @@ class OpenAIProvider:
             api_key=config.api_key or "not-needed",
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
-            http_client=openai.DefaultAioHttpClient(
-                **client_options(config.read_timeout, config.connect_timeout)
+            http_client=sdk_http_client(
+                openai.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
             ),
         )
 
@@ -126,7 +127,7 @@ class OpenAIProvider:
         started = False
         try:
             done = False
-            async for _event, data in sse_events(response.aiter_bytes()):
+            async for _event, data in sse_events(response_chunks(response)):
                 # Reading on to the end of the body after [DONE] lets the connection be reused.
                 started = True
                 if done or data == b"[DONE]":
