@@ -15,8 +15,8 @@ import msgspec
 import openai
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
-from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.http1 import response_chunks
+from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import RAW_STREAM, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage

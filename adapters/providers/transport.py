@@ -30,7 +30,9 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-def sdk_http_client(client_class: type[httpx2.AsyncClient], read_timeout: float, connect_timeout: float) -> Any:
+def sdk_http_client(
+    client_class: type[httpx2.AsyncClient], read_timeout: float, connect_timeout: float
+) -> Any:
     """An SDK's own default client class (``DefaultAsyncHttpxClient``, which keeps the
     SDK's defaults) on ``Http1Transport`` and the shared TLS context."""
     return client_class(
