@@ -1,0 +1,382 @@
+"""``Http1Transport`` against scripted HTTP/1.1 servers on 127.0.0.1: framing, the pool,
+timeouts, broken and cut connections, and through the real SDKs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import httpx2
+import openai
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dawai.adapters.providers.http1 import Http1Transport, response_chunks
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class Scripted:
+    """A server whose every connection runs ``handler``; counts connections and EOFs."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.requests: list[bytes] = []
+        self.client_closed = asyncio.Event()
+        self._server: asyncio.AbstractServer | None = None
+
+    async def __aenter__(self) -> Scripted:
+        self._server = await asyncio.start_server(self._run, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+
+    async def read_request(self, reader: asyncio.StreamReader) -> bytes | None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        raw = head + await reader.readexactly(length)
+        self.requests.append(raw)
+        return raw
+
+    async def wait_for_eof(self, reader: asyncio.StreamReader) -> None:
+        while await reader.read(1024):
+            pass
+        self.client_closed.set()
+
+
+def run(coro: Awaitable[object]) -> object:
+    return asyncio.run(asyncio.wait_for(coro, 10))
+
+
+def ok(body: bytes, *extra: bytes) -> bytes:
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n" % len(body)
+    return head + b"".join(extra) + b"\r\n" + body
+
+
+def chunk(data: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+CHUNKED_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+
+
+def _client(transport: Http1Transport, read: float = 5.0) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(read, connect=2.0))
+
+
+def test_request_is_sent_as_given_and_connections_are_reused():
+    async def handler(reader, writer):
+        while True:
+            await server.read_request(reader)
+            writer.write(ok(b"hello"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            transport = Http1Transport()
+            async with _client(transport) as client:
+                for _ in range(3):
+                    response = await client.post(server.url + "/v1/x?a=b&c=%20", content=b'{"k": 1}')
+                    assert (response.status_code, response.text) == (200, "hello")
+            return server
+
+    server: Scripted = None  # type: ignore[assignment]
+    done = run(main())
+    assert done.connections == 1  # type: ignore[attr-defined]
+    first = server.requests[0]
+    assert first.startswith(b"POST /v1/x?a=b&c=%20 HTTP/1.1\r\n")
+    assert b"\r\nHost: 127.0.0.1:" in first and b"\r\nContent-Length: 8\r\n" in first
+    assert first.endswith(b'\r\n\r\n{"k": 1}')
+
+
+def test_chunks_arrive_as_they_are_sent():
+    async def main():
+        gate = asyncio.Event()
+
+        async def handler(reader, writer):
+            await server.read_request(reader)
+            writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
+            await gate.wait()
+            writer.write(chunk(b"data: two\n\n") + b"0\r\n\r\n")
+
+        async with Scripted(handler) as server:
+            async with _client(Http1Transport()) as client:
+                request = client.build_request("GET", server.url + "/stream")
+                response = await client.send(request, stream=True)
+                pieces = response_chunks(response)
+                first = await anext(pieces)
+                gate.set()  # the second piece is only sent once the first was received
+                rest = [p async for p in pieces]
+                await response.aclose()
+        return first, rest
+
+    first, rest = run(main())
+    assert first == b"data: one\n\n"
+    assert rest == [b"data: two\n\n"]
+
+
+def test_a_body_delimited_by_close_ends_at_eof_and_is_not_reused():
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\npart one, ")
+        await writer.drain()
+        writer.write(b"part two")
+        writer.close()
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            async with _client(Http1Transport()) as client:
+                texts = [(await client.get(server.url)).text for _ in range(2)]
+        return texts
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == ["part one, part two"] * 2
+    assert server.connections == 2
+
+
+def test_an_idle_connection_the_server_closed_is_dropped_or_retried():
+    async def hangs_up_when_idle(reader, writer):
+        await server.read_request(reader)
+        writer.write(ok(b"fine"))  # says keep-alive, then hangs up while idle
+        await writer.drain()
+
+    async def hangs_up_on_the_next_request(reader, writer):
+        await server.read_request(reader)
+        writer.write(ok(b"fine"))
+        if server.connections == 1:  # the race: the close crosses the client's next request
+            await server.read_request(reader)
+            writer.transport.abort()
+            return
+        while True:
+            await server.read_request(reader)
+            writer.write(ok(b"fine"))
+
+    async def main(handler, pause):
+        nonlocal server
+        async with Scripted(handler) as server:
+            async with _client(Http1Transport()) as client:
+                first = (await client.get(server.url)).text
+                await asyncio.sleep(pause)
+                second = (await client.get(server.url)).text
+        return first, second
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main(hangs_up_when_idle, 0.05)) == ("fine", "fine")
+    assert server.connections == 2
+    assert run(main(hangs_up_on_the_next_request, 0)) == ("fine", "fine")
+    assert server.connections == 2
+
+
+def test_a_stream_cut_mid_body_raises_read_error():
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
+        await writer.drain()
+        writer.transport.abort()
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            async with _client(Http1Transport()) as client:
+                response = await client.send(client.build_request("GET", server.url), stream=True)
+                got = []
+                with pytest.raises(httpx2.ReadError):
+                    async for piece in response_chunks(response):
+                        got.append(piece)
+                await response.aclose()
+        return got
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == [b"data: one\n\n"]
+
+
+def test_read_timeouts_before_the_head_and_between_chunks():
+    async def silent(reader, writer):
+        await server.read_request(reader)
+        await asyncio.sleep(5)
+
+    async def stalls(reader, writer):
+        await server.read_request(reader)
+        writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
+        await asyncio.sleep(5)
+
+    async def main():
+        nonlocal server
+        async with Scripted(silent) as server:
+            async with _client(Http1Transport(), read=0.2) as client:
+                with pytest.raises(httpx2.ReadTimeout):
+                    await client.get(server.url)
+        async with Scripted(stalls) as server:
+            async with _client(Http1Transport(), read=0.2) as client:
+                response = await client.send(client.build_request("GET", server.url), stream=True)
+                pieces = response_chunks(response)
+                assert await anext(pieces) == b"data: one\n\n"
+                with pytest.raises(httpx2.ReadTimeout):
+                    await anext(pieces)
+                await response.aclose()
+
+    server: Scripted = None  # type: ignore[assignment]
+    run(main())
+
+
+def test_closing_a_response_early_closes_the_connection():
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
+        await server.wait_for_eof(reader)
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            transport = Http1Transport()
+            async with _client(transport) as client:
+                response = await client.send(client.build_request("GET", server.url), stream=True)
+                assert await anext(response_chunks(response)) == b"data: one\n\n"
+                await response.aclose()
+                await asyncio.wait_for(server.client_closed.wait(), 2)
+                assert not transport._idle.get((b"http", b"127.0.0.1", server.port))
+
+    server: Scripted = None  # type: ignore[assignment]
+    run(main())
+
+
+def test_connection_failures_and_garbage_map_to_httpx2_errors():
+    async def garbage(reader, writer):
+        await server.read_request(reader)
+        writer.write(b"SPEAK FRIEND AND ENTER\r\n\r\n")
+
+    async def main():
+        nonlocal server
+        with contextlib.closing(__import__("socket").socket()) as sock:
+            sock.bind(("127.0.0.1", 0))
+            closed_port = sock.getsockname()[1]
+        async with _client(Http1Transport()) as client:
+            with pytest.raises(httpx2.ConnectError):
+                await client.get(f"http://127.0.0.1:{closed_port}/")
+            with pytest.raises(httpx2.UnsupportedProtocol):
+                await client.get("ftp://127.0.0.1/")
+        async with Scripted(garbage) as server:
+            async with _client(Http1Transport()) as client:
+                with pytest.raises(httpx2.RemoteProtocolError):
+                    await client.get(server.url)
+
+    server: Scripted = None  # type: ignore[assignment]
+    run(main())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.binary(min_size=0, max_size=3000),
+    cuts=st.lists(st.integers(min_value=1, max_value=400), max_size=12),
+    chunked=st.booleans(),
+)
+def test_any_split_of_the_response_gives_the_same_body(body, cuts, chunked):
+    """However the server's bytes are split on the wire, the body comes out whole."""
+    if chunked:
+        pieces = [body[i : i + 700] for i in range(0, len(body), 700)]
+        wire = CHUNKED_HEAD + b"".join(chunk(p) for p in pieces if p) + b"0\r\n\r\n"
+    else:
+        wire = ok(body)
+
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        start = 0
+        for cut in cuts:
+            writer.write(wire[start : start + cut])
+            await writer.drain()
+            await asyncio.sleep(0)
+            start += cut
+        writer.write(wire[start:])
+        await server.read_request(reader)  # a second request on the same connection
+        writer.write(ok(b"again"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            async with _client(Http1Transport()) as client:
+                first = (await client.get(server.url)).content
+                second = (await client.get(server.url)).content
+        return first, second
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == (body, b"again")
+    assert server.connections == 1
+
+
+def test_a_large_body_passes_the_high_water_mark_intact():
+    body = bytes(range(256)) * 12_000  # ~3 MB: reading pauses and resumes
+
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(ok(body))
+        await writer.drain()
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            async with _client(Http1Transport()) as client:
+                response = await client.send(client.build_request("GET", server.url), stream=True)
+                await asyncio.sleep(0.2)  # let more than the high-water mark arrive unread
+                data = b"".join([p async for p in response_chunks(response)])
+                await response.aclose()
+        return data
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == body
+
+
+def test_the_openai_sdk_maps_transport_failures_to_its_errors():
+    """What the SDK makes of our errors is what the provider adapters rely on."""
+
+    async def silent(reader, writer):
+        await server.read_request(reader)
+        await asyncio.sleep(5)
+
+    async def main():
+        nonlocal server
+        async with Scripted(silent) as server:
+            client = openai.AsyncOpenAI(
+                api_key="k",
+                base_url=server.url + "/v1",
+                max_retries=0,
+                http_client=openai.DefaultAsyncHttpxClient(transport=Http1Transport()),
+                timeout=httpx2.Timeout(0.2, connect=1.0),
+            )
+            with pytest.raises(openai.APITimeoutError):
+                await client.models.list()
+            await client.close()
+        client = openai.AsyncOpenAI(
+            api_key="k",
+            base_url="http://127.0.0.1:9/v1",
+            max_retries=0,
+            http_client=openai.DefaultAsyncHttpxClient(transport=Http1Transport()),
+        )
+        with pytest.raises(openai.APIConnectionError):
+            await client.models.list()
+        await client.close()
+
+    server: Scripted = None  # type: ignore[assignment]
+    run(main())
