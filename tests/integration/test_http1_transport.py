@@ -121,15 +121,14 @@ def test_chunks_arrive_as_they_are_sent():
             await gate.wait()
             writer.write(chunk(b"data: two\n\n") + b"0\r\n\r\n")
 
-        async with Scripted(handler) as server:
-            async with _client(Http1Transport()) as client:
-                request = client.build_request("GET", server.url + "/stream")
-                response = await client.send(request, stream=True)
-                pieces = response_chunks(response)
-                first = await anext(pieces)
-                gate.set()  # the second piece is only sent once the first was received
-                rest = [p async for p in pieces]
-                await response.aclose()
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            request = client.build_request("GET", server.url + "/stream")
+            response = await client.send(request, stream=True)
+            pieces = response_chunks(response)
+            first = await anext(pieces)
+            gate.set()  # the second piece is only sent once the first was received
+            rest = [p async for p in pieces]
+            await response.aclose()
         return first, rest
 
     first, rest = run(main())
@@ -147,9 +146,8 @@ def test_a_body_delimited_by_close_ends_at_eof_and_is_not_reused():
 
     async def main():
         nonlocal server
-        async with Scripted(handler) as server:
-            async with _client(Http1Transport()) as client:
-                texts = [(await client.get(server.url)).text for _ in range(2)]
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            texts = [(await client.get(server.url)).text for _ in range(2)]
         return texts
 
     server: Scripted = None  # type: ignore[assignment]
@@ -176,11 +174,10 @@ def test_an_idle_connection_the_server_closed_is_dropped_or_retried():
 
     async def main(handler, pause):
         nonlocal server
-        async with Scripted(handler) as server:
-            async with _client(Http1Transport()) as client:
-                first = (await client.get(server.url)).text
-                await asyncio.sleep(pause)
-                second = (await client.get(server.url)).text
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            first = (await client.get(server.url)).text
+            await asyncio.sleep(pause)
+            second = (await client.get(server.url)).text
         return first, second
 
     server: Scripted = None  # type: ignore[assignment]
@@ -199,14 +196,13 @@ def test_a_stream_cut_mid_body_raises_read_error():
 
     async def main():
         nonlocal server
-        async with Scripted(handler) as server:
-            async with _client(Http1Transport()) as client:
-                response = await client.send(client.build_request("GET", server.url), stream=True)
-                got = []
-                with pytest.raises(httpx2.ReadError):
-                    async for piece in response_chunks(response):
-                        got.append(piece)
-                await response.aclose()
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            response = await client.send(client.build_request("GET", server.url), stream=True)
+            got = []
+            with pytest.raises(httpx2.ReadError):
+                async for piece in response_chunks(response):
+                    got.append(piece)
+            await response.aclose()
         return got
 
     server: Scripted = None  # type: ignore[assignment]
@@ -225,18 +221,16 @@ def test_read_timeouts_before_the_head_and_between_chunks():
 
     async def main():
         nonlocal server
-        async with Scripted(silent) as server:
-            async with _client(Http1Transport(), read=0.2) as client:
-                with pytest.raises(httpx2.ReadTimeout):
-                    await client.get(server.url)
-        async with Scripted(stalls) as server:
-            async with _client(Http1Transport(), read=0.2) as client:
-                response = await client.send(client.build_request("GET", server.url), stream=True)
-                pieces = response_chunks(response)
-                assert await anext(pieces) == b"data: one\n\n"
-                with pytest.raises(httpx2.ReadTimeout):
-                    await anext(pieces)
-                await response.aclose()
+        async with Scripted(silent) as server, _client(Http1Transport(), read=0.2) as client:
+            with pytest.raises(httpx2.ReadTimeout):
+                await client.get(server.url)
+        async with Scripted(stalls) as server, _client(Http1Transport(), read=0.2) as client:
+            response = await client.send(client.build_request("GET", server.url), stream=True)
+            pieces = response_chunks(response)
+            assert await anext(pieces) == b"data: one\n\n"
+            with pytest.raises(httpx2.ReadTimeout):
+                await anext(pieces)
+            await response.aclose()
 
     server: Scripted = None  # type: ignore[assignment]
     run(main())
@@ -278,10 +272,9 @@ def test_connection_failures_and_garbage_map_to_httpx2_errors():
                 await client.get(f"http://127.0.0.1:{closed_port}/")
             with pytest.raises(httpx2.UnsupportedProtocol):
                 await client.get("ftp://127.0.0.1/")
-        async with Scripted(garbage) as server:
-            async with _client(Http1Transport()) as client:
-                with pytest.raises(httpx2.RemoteProtocolError):
-                    await client.get(server.url)
+        async with Scripted(garbage) as server, _client(Http1Transport()) as client:
+            with pytest.raises(httpx2.RemoteProtocolError):
+                await client.get(server.url)
 
     server: Scripted = None  # type: ignore[assignment]
     run(main())
@@ -315,10 +308,9 @@ def test_any_split_of_the_response_gives_the_same_body(body, cuts, chunked):
 
     async def main():
         nonlocal server
-        async with Scripted(handler) as server:
-            async with _client(Http1Transport()) as client:
-                first = (await client.get(server.url)).content
-                second = (await client.get(server.url)).content
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            first = (await client.get(server.url)).content
+            second = (await client.get(server.url)).content
         return first, second
 
     server: Scripted = None  # type: ignore[assignment]
@@ -336,12 +328,11 @@ def test_a_large_body_passes_the_high_water_mark_intact():
 
     async def main():
         nonlocal server
-        async with Scripted(handler) as server:
-            async with _client(Http1Transport()) as client:
-                response = await client.send(client.build_request("GET", server.url), stream=True)
-                await asyncio.sleep(0.2)  # let more than the high-water mark arrive unread
-                data = b"".join([p async for p in response_chunks(response)])
-                await response.aclose()
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            response = await client.send(client.build_request("GET", server.url), stream=True)
+            await asyncio.sleep(0.2)  # let more than the high-water mark arrive unread
+            data = b"".join([p async for p in response_chunks(response)])
+            await response.aclose()
         return data
 
     server: Scripted = None  # type: ignore[assignment]
