@@ -1,13 +1,16 @@
-"""``EventStream``: one task pumps an async iterator into a queue the consumer reads with
+"""``EventStream``: one task pumps an async iterator into a buffer the consumer reads with
 a timeout, so a slow upstream can be answered with heartbeats without cancelling it.
 
 Closing the stream cancels the pump at its current ``await``, which closes the upstream
-connection (the provider adapters clean up in ``finally``).
+connection (the provider adapters clean up in ``finally``). The buffer is a deque and a
+single waiter future, and a timeout is one timer per wait: a streamed chunk costs no
+``asyncio.Queue`` and no ``asyncio.timeout`` (docs/adr/0006).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Generic, TypeVar
 
@@ -23,24 +26,36 @@ class _End:
 _END = _End()
 
 
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class EventStream(Generic[T]):
     def __init__(self, source: AsyncIterator[T]) -> None:
         self._source = source
         # Unbounded on purpose: the pump never awaits outside the source, so a timeout or
         # a cancellation always lands inside the source, where its clean-up lives.
-        self._queue: asyncio.Queue[T | _End | BaseException] = asyncio.Queue()
+        self._items: deque[T | _End | BaseException] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._done = False
 
     def _start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
+    def _put(self, item: T | _End | BaseException) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None:
+            _wake(waiter)
+
     async def _pump(self) -> None:
-        queue = self._queue
+        put = self._put
         outcome: _End | BaseException | None = _END
         try:
             async for item in self._source:
-                queue.put_nowait(item)
+                put(item)
         except asyncio.CancelledError:
             outcome = None  # the consumer asked for this; nobody is waiting
             raise
@@ -55,7 +70,12 @@ class EventStream(Generic[T]):
                 outcome = exc if outcome is _END else outcome
             if outcome is not None:
                 # Whatever happened, the consumer learns of it: it never waits forever.
-                queue.put_nowait(outcome)
+                put(outcome)
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether ``next()`` would answer without waiting."""
+        return bool(self._items) and not self._done
 
     async def next(self, timeout: float | None = None) -> T | None:
         """The next item; ``None`` when ``timeout`` passed first. Raises the source's error,
@@ -64,18 +84,20 @@ class EventStream(Generic[T]):
             raise StopAsyncIteration
         if self._task is None:
             self._start()
-        queue = self._queue
-        if queue.empty():
-            if timeout is None:
-                item = await queue.get()
-            else:
-                try:
-                    async with asyncio.timeout(timeout):
-                        item = await queue.get()
-                except TimeoutError:
-                    return None
-        else:
-            item = queue.get_nowait()
+        items = self._items
+        if not items:
+            loop = asyncio.get_running_loop()
+            self._waiter = waiter = loop.create_future()
+            timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+            if not items:
+                return None
+        item = items.popleft()
         if isinstance(item, _End):
             self._done = True
             raise StopAsyncIteration

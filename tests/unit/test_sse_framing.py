@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dawai.adapters.http.sse import DONE, HEARTBEAT, error_frame, frame, sse_body
+from dawai.adapters.http.sse import DONE, HEARTBEAT, error_frame, frame, write_events
 from dawai.core.errors import UpstreamTruncated
 from dawai.core.models import Finish, TextDelta, Usage
 from dawai.core.streams import EventStream
@@ -47,7 +47,16 @@ async def _body(items, heartbeat=10.0, first_timeout=None):
 
     stream = EventStream(source())
     first = await stream.next(first_timeout)
-    return b"".join([chunk async for chunk in sse_body(stream, first, heartbeat)])
+    written: list[bytes] = []
+
+    async def write(data: bytes) -> None:
+        written.append(data)
+
+    try:
+        await write_events(stream, first, heartbeat, write)
+    finally:
+        await stream.aclose()
+    return b"".join(written)
 
 
 @given(st.lists(st.text(min_size=1), max_size=8))
@@ -74,3 +83,29 @@ def test_heartbeat_comments_while_waiting():
     assert body.count(HEARTBEAT) >= 2
     assert body.endswith(DONE)
     assert parse(body)[0] == {"type": "text", "content": "late"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.text(min_size=1, max_size=5), st.booleans()), max_size=8),
+    st.sampled_from(["done", "error", "crash"]),
+)
+def test_each_event_is_written_once_in_order_however_they_arrive(pieces, ending):
+    """Events that wait are written together, others one by one: either way each once."""
+    items: list[object] = [TextDelta("first")]  # a failure before it would be a problem+json
+    for text, pause in pieces:
+        items += [0.002, TextDelta(text)] if pause else [TextDelta(text)]
+    items.append(0.002)
+    items += {
+        "done": [Finish()],
+        "error": [UpstreamTruncated("cut short")],
+        "crash": [RuntimeError("bug")],
+    }[ending]
+    events = parse(asyncio.run(_body(items)))
+    assert [e["content"] for e in events if isinstance(e, dict) and e["type"] == "text"] == [
+        "first",
+        *(text for text, _ in pieces),
+    ]
+    assert events[-1] == "[DONE]"
+    errors = [e for e in events if isinstance(e, dict) and e["type"] == "error"]
+    assert len(errors) == (0 if ending == "done" else 1)

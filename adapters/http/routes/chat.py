@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
-from litestar.response import Stream
 
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, UsageOut
-from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, first_event, sse_body
+from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, SSEResponse, first_event
 from dawai.core.chat import ChatInput, ChatService
 from dawai.core.models import ChatMessage
 
@@ -52,7 +51,7 @@ async def _stream_chat(
         raise
     if first is CLIENT_GONE:
         return Response(b"", status_code=499)
-    return Stream(sse_body(stream, first, heartbeat), media_type="text/event-stream", headers=SSE_HEADERS)
+    return SSEResponse(stream, first, heartbeat, headers=SSE_HEADERS)
 
 
 def handlers() -> list[object]:
