@@ -14,15 +14,20 @@ import ssl
 from typing import Any
 
 import httpx2
+import msgspec
 
 from dawai.adapters.providers.http1 import Http1Transport
 
-__all__ = ["RAW_STREAM", "sdk_http_client", "shared_ssl_context"]
+__all__ = ["JSON_BODY", "RAW_STREAM", "encode_body", "sdk_http_client", "shared_ssl_context"]
 
-# Asks the official SDKs for the raw HTTP response: the SDK still builds the request,
-# authenticates, applies timeouts and turns error statuses into their exceptions, but
-# leaves the body to us (docs/adr/0007).
-RAW_STREAM = {"headers": {"X-Stainless-Raw-Response": "stream"}}
+# Request options for the SDKs' ``post(path, content=encode_body(body), ...)``. We hand
+# them the JSON already encoded (msgspec), which spares the SDK a deep copy of the body
+# and a ``json.dumps`` per request. RAW_STREAM also asks for the raw HTTP response: the
+# SDK still builds the request, authenticates, applies timeouts and turns error statuses
+# into its exceptions, but leaves the body to us (docs/adr/0007).
+JSON_BODY = {"headers": {"Content-Type": "application/json"}}
+RAW_STREAM = {"headers": {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}}
+encode_body = msgspec.json.Encoder().encode
 
 
 @functools.cache
