@@ -371,3 +371,37 @@ def test_the_openai_sdk_maps_transport_failures_to_its_errors():
 
     server: Scripted = None  # type: ignore[assignment]
     run(main())
+
+
+def test_every_sdk_adapter_closes_its_transport():
+    """google-genai leaves a client it was handed open; the adapters close theirs."""
+    from dawai.adapters.providers.anthropic import AnthropicProvider
+    from dawai.adapters.providers.gemini import GeminiProvider
+    from dawai.adapters.providers.openai import OpenAIProvider
+    from dawai.ports.llm import ProviderConfig
+
+    async def main():
+        closed = []
+        for cls, name in (
+            (OpenAIProvider, "openai"),
+            (AnthropicProvider, "anthropic"),
+            (GeminiProvider, "google"),
+        ):
+            provider = cls(ProviderConfig(name=name, api_key="k", base_url="http://127.0.0.1:9"))
+            transports = [t for t in _transports_of(provider) if isinstance(t, Http1Transport)]
+            assert transports, name
+            await provider.aclose()
+            closed.append(all(t._closed for t in transports))
+        return closed
+
+    assert run(main()) == [True, True, True]
+
+
+def _transports_of(provider: object) -> list[object]:
+    found = []
+    for value in vars(provider).values():
+        client = getattr(value, "_client", value)  # the SDK client wraps an httpx2 client
+        transport = getattr(client, "_transport", None)
+        if transport is not None:
+            found.append(transport)
+    return found
