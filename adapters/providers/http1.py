@@ -7,8 +7,10 @@ the response with ``httptools`` (the C parser uvicorn uses) and hands the body o
 arrives. A request through it costs about a third of the aiohttp transport's CPU, and a
 streamed chunk about a fifth (docs/adr/0008).
 
-* Pool: idle connections per origin, most recent first, O(1) to take and to give back;
-  an idle connection older than ``keepalive_expiry`` or closed by the server is dropped.
+* Pool: up to ``max_idle_per_origin`` idle connections per origin, the most recently
+  used taken first, O(1) to take and to give back; one closed by the server, or idle
+  longer than ``keepalive_expiry``, is dropped (a timer sweeps them out while no
+  request comes).
   A reused connection that the server had already closed is retried once on a new one,
   as long as not one byte of the response had arrived.
 * Timeouts: ``connect`` while connecting; ``read`` (the request's own ``timeout``
@@ -242,20 +244,27 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self,
         *,
         ssl_context: ssl.SSLContext | None = None,
-        max_idle_per_origin: int = 256,
+        max_idle_per_origin: int = 32,
         keepalive_expiry: float = 30.0,
     ) -> None:
         self._ssl = ssl_context
         self._max_idle = max_idle_per_origin
         self._expiry = keepalive_expiry
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
+        self._sweeper: asyncio.TimerHandle | None = None
         self._closed = False
 
     # -- pool --------------------------------------------------------------------------
-    def _idle_connection(self, origin: tuple[bytes, bytes, int], now: float) -> _Connection | None:
+    def _idle_connection(
+        self, origin: tuple[bytes, bytes, int], loop: asyncio.AbstractEventLoop
+    ) -> _Connection | None:
         idle = self._idle.get(origin)
+        now = loop.time()
         while idle:
             conn = idle.pop()  # the most recently used is the likeliest to be alive
+            if conn.loop is not loop:  # left over from another event loop: unusable here
+                conn.closed = True
+                continue
             if not conn.closed and now - conn.idle_since < self._expiry:
                 return conn
             conn.close()
@@ -270,8 +279,29 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         conn.idle_since = conn.loop.time()
         idle = self._idle.setdefault(conn.origin, [])
         if len(idle) >= self._max_idle:
-            idle.pop(0).close()
+            idle.pop(0).close()  # the oldest goes
         idle.append(conn)
+        if self._sweeper is None or self._sweeper.cancelled():
+            self._sweeper = conn.loop.call_later(self._expiry, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections idle past ``keepalive_expiry``, even when no request comes."""
+        self._sweeper = None
+        loop = asyncio.get_running_loop()
+        now, oldest = loop.time(), None
+        for origin, idle in list(self._idle.items()):
+            while idle and (
+                idle[0].loop is not loop or idle[0].closed or now - idle[0].idle_since >= self._expiry
+            ):
+                stale = idle.pop(0)
+                if stale.loop is loop:
+                    stale.close()
+            if not idle:
+                del self._idle[origin]
+            elif oldest is None or idle[0].idle_since < oldest:
+                oldest = idle[0].idle_since
+        if oldest is not None and not self._closed:
+            self._sweeper = loop.call_at(oldest + self._expiry, self._sweep)
 
     async def _connect(
         self, loop: asyncio.AbstractEventLoop, origin: tuple[bytes, bytes, int], request: httpx2.Request
@@ -310,7 +340,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         read_timeout = timeouts.get("read")
         loop = asyncio.get_running_loop()
         for _ in range(2):
-            conn = self._idle_connection(origin, loop.time())
+            conn = self._idle_connection(origin, loop)
             reused = conn is not None
             if conn is None:
                 conn = await self._connect(loop, origin, request)
@@ -344,10 +374,14 @@ class Http1Transport(httpx2.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         idle, self._idle = self._idle, {}
         for connections in idle.values():
             for conn in connections:
-                conn.close()
+                if not conn.loop.is_closed():
+                    conn.close()
 
 
 async def _serialize(request: httpx2.Request) -> bytes:

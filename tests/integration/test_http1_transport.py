@@ -405,3 +405,44 @@ def _transports_of(provider: object) -> list[object]:
         if transport is not None:
             found.append(transport)
     return found
+
+
+def test_the_pool_keeps_a_bounded_number_of_idle_connections_and_sweeps_them():
+    async def handler(reader, writer):
+        while True:
+            await server.read_request(reader)
+            await asyncio.sleep(0.05)  # long enough for the four requests to overlap
+            writer.write(ok(b"ok"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server:
+            transport = Http1Transport(max_idle_per_origin=2, keepalive_expiry=0.3)
+            origin = (b"http", b"127.0.0.1", server.port)
+            async with _client(transport) as client:
+                await asyncio.gather(*(client.get(server.url) for _ in range(4)))
+                kept = len(transport._idle[origin])
+                await client.get(server.url)  # reuses one of them
+                reused = server.connections
+                await asyncio.sleep(0.6)  # no traffic: the sweeper closes the rest
+                swept = len(transport._idle.get(origin, []))
+        return kept, reused, swept
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == (2, 4, 0)
+
+
+def test_a_transport_outlives_its_event_loop(upstream):
+    """A provider built once may serve a later event loop: connections pooled under the
+    old loop are dropped, not reused (the fake upstream runs in its own thread)."""
+    transport = Http1Transport()
+    url = upstream.openai_base_url + "/chat/completions"
+    body = b'{"model": "fake", "messages": [{"role": "user", "content": "hi"}]}'
+
+    async def once():
+        client = httpx2.AsyncClient(transport=transport)  # not closed: that would close the pool
+        response = await client.post(url, content=body)
+        return response.status_code, len(transport._idle[(b"http", b"127.0.0.1", upstream.port)])
+
+    assert asyncio.run(once()) == (200, 1)
+    assert asyncio.run(once()) == (200, 1)  # the old loop's connection was dropped, a new one pooled
