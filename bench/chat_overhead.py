@@ -10,6 +10,9 @@ throughput both ways, errors, and the server's RSS per open stream.
 
 Prints a table, then one line ``JSON {...}``. Goals (2 cores): added TTFT p50 <= 1 ms at
 1 stream, p99 <= 10 ms at 100 streams, zero errors at 1,000, < 50 KB RSS per open stream.
+The table also gives the server's CPU time (user + system) per stream and per
+non-streaming request: on a shared machine it is steadier than any latency, and it says
+what the latencies are made of (an idle process here also pays ~0.1 ms per wake-up).
 Everything runs on 127.0.0.1; every loop is bounded.
 """
 
@@ -109,6 +112,23 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _task_cpu(pid: int) -> float:
+    """CPU seconds of every thread of ``pid``, to the nanosecond where Linux tells
+    (``/proc/<pid>/task/*/schedstat``), else psutil's clock-tick figures."""
+    try:
+        total = 0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        return sum(psutil.Process(pid).cpu_times()[:2])
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of the server and its workers."""
+    return _task_cpu(pid) + sum(_task_cpu(c.pid) for c in psutil.Process(pid).children(recursive=True))
+
+
 def rss_mb(pid: int) -> float:
     proc = psutil.Process(pid)
     return (proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))) / 2**20
@@ -146,14 +166,17 @@ async def measure(
     results: dict[str, list[Result]] = {"direct": [], "dawai": []}
     idle = rss_mb(server_pid)
     peak = idle
+    cpu = 0.0
     for _ in range(rounds):
         results["direct"] += await run_concurrent(
             concurrency, HOST, fake_port, direct_path, direct_raw, first, done_marker=done
         )
+        before = cpu_seconds(server_pid)
         with PeakRSS(server_pid) as sampler:
             results["dawai"] += await run_concurrent(
                 concurrency, HOST, dawai_port, "/api/stream/chat", via_raw, b'"type":"text"'
             )
+        cpu += cpu_seconds(server_pid) - before
         peak = max(peak, sampler.peak)
     row: dict[str, Any] = {"streams": concurrency, "samples": len(results["dawai"])}
     for name, items in results.items():
@@ -173,11 +196,13 @@ async def measure(
     row["added_total_p50_ms"] = row["dawai_total_p50_ms"] - row["direct_total_p50_ms"]
     row["rss_idle_mb"], row["rss_peak_mb"] = round(idle, 1), round(peak, 1)
     row["rss_per_stream_kb"] = max(0.0, (peak - idle) * 1024 / concurrency)
+    # Server CPU (user + system) per whole stream: steadier than latency on a shared machine.
+    row["server_cpu_per_stream_us"] = cpu * 1e6 / max(1, len(results["dawai"]))
     return row
 
 
 async def throughput(
-    seconds: float, concurrency: int, fake_port: int, dawai_port: int, provider: str
+    seconds: float, concurrency: int, fake_port: int, dawai_port: int, provider: str, dawai_pid: int
 ) -> dict:
     path, body, _first, _done = DIRECT[provider]
     direct_body = {k: v for k, v in body.items() if k not in ("stream", "stream_options")}
@@ -196,6 +221,7 @@ async def throughput(
     for name, (port, target, raw) in targets.items():
         done = errors = 0
         deadline = time.perf_counter() + seconds
+        cpu_before = cpu_seconds(dawai_pid)
 
         async def worker(
             port: int = port, target: str = target, raw: bytes = raw, deadline: float = deadline
@@ -210,6 +236,8 @@ async def throughput(
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         out[f"{name}_rps"] = done / (time.perf_counter() - started)
         out[f"{name}_errors"] = errors
+        if name == "dawai":
+            out["dawai_cpu_per_request_us"] = (cpu_seconds(dawai_pid) - cpu_before) * 1e6 / max(1, done)
     return out
 
 
@@ -277,7 +305,9 @@ def main() -> int:
         for level in (int(x) for x in args.levels.split(",")):
             n = 1 if args.quick else rounds.get(level, 1)
             rows.append(asyncio.run(measure(level, n, fake_port, dawai_port, args.provider, model, pid)))
-        tput = asyncio.run(throughput(3.0 if args.quick else 6.0, 32, fake_port, dawai_port, args.provider))
+        tput = asyncio.run(
+            throughput(3.0 if args.quick else 6.0, 32, fake_port, dawai_port, args.provider, pid)
+        )
         idle_after = rss_mb(pid)
     finally:
         stop(server)
@@ -289,7 +319,7 @@ def main() -> int:
     head = (
         f"{'streams':>7} {'samples':>7} | {'TTFT p50 direct':>15} {'dawai':>8} {'added':>7} | "
         f"{'TTFT p99 direct':>15} {'dawai':>8} {'added':>7} | {'total p50 +':>11} | {'errors d/D':>10} | "
-        f"{'RSS peak':>8} {'KB/stream':>9}"
+        f"{'RSS peak':>8} {'KB/stream':>9} | {'CPU/stream':>10}"
     )
     print(head)
     print("-" * len(head))
@@ -301,11 +331,13 @@ def main() -> int:
             f"{r['added_total_p50_ms']:>11.1f}",
             f"{r['direct_errors']:>4}/{r['dawai_errors']:<5}",
             f"{r['rss_peak_mb']:>8.1f} {r['rss_per_stream_kb']:>9.1f}",
+            f"{r['server_cpu_per_stream_us']:>8.0f}us",
         ]
         print(" | ".join(cells))
     print(
         f"non-streaming, 32 clients: direct {tput['direct_rps']:.0f} req/s, through DAWAI "
-        f"{tput['dawai_rps']:.0f} req/s (errors {tput['direct_errors']}/{tput['dawai_errors']}); "
+        f"{tput['dawai_rps']:.0f} req/s (errors {tput['direct_errors']}/{tput['dawai_errors']}, "
+        f"server CPU {tput['dawai_cpu_per_request_us']:.0f} us per request); "
         f"server RSS after: {idle_after:.1f} MB"
     )
     by = {r["streams"]: r for r in rows}
