@@ -17,7 +17,8 @@ streamed chunk about a fifth (docs/adr/0008).
   extension) between bytes of the response, on one timer per connection, moved lazily.
 * Closing a response before its body is complete closes the connection, so the upstream
   sees its client leave (client disconnects cancel the upstream request).
-* Not supported: proxies, HTTP/2, ``Expect: 100-continue``. Bodies are sent whole.
+* Not supported: proxies, HTTP/2, ``Expect: 100-continue``, ``HEAD``. Bodies are sent
+  whole.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.used = False  # has carried a complete exchange before
+        self.active = False  # an exchange is under way (between start and release)
         self._parser = httptools.HttpResponseParser(self)
         self._reset()
 
@@ -72,6 +74,9 @@ class _Connection(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if not self.active:  # bytes on an idle connection (a late 408, say): unusable now
+            self.close()
+            return
         self.received_any = True
         self._last_activity = self.loop.time()
         try:
@@ -189,6 +194,7 @@ class _Connection(asyncio.Protocol):
             self._reset()
         self.read_timeout = read_timeout
         self._last_activity = self.loop.time()
+        self.active = True
         assert self.transport is not None
         self.transport.write(payload)
 
@@ -272,6 +278,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
 
     def _release(self, conn: _Connection) -> None:
         conn.release_timer()
+        conn.active = False
         if self._closed or conn.closed or not conn.complete or not conn.keep_alive or conn.chunks:
             conn.close()
             return
@@ -339,9 +346,9 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         timeouts = request.extensions.get("timeout") or {}
         read_timeout = timeouts.get("read")
         loop = asyncio.get_running_loop()
-        for _ in range(2):
-            conn = self._idle_connection(origin, loop)
-            reused = conn is not None
+        conn = self._idle_connection(origin, loop)
+        reused = conn is not None
+        while True:
             if conn is None:
                 conn = await self._connect(loop, origin, request)
             conn.start(payload, read_timeout)
@@ -354,7 +361,9 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             except httpx2.RemoteProtocolError:
                 conn.close()
                 if reused and not conn.received_any:
-                    continue  # the server had closed this idle connection: try a fresh one
+                    # The server had closed this idle connection: once more, on a new one.
+                    conn, reused = None, False
+                    continue
                 raise
             except BaseException:
                 conn.close()

@@ -446,3 +446,56 @@ def test_a_transport_outlives_its_event_loop(upstream):
 
     assert asyncio.run(once()) == (200, 1)
     assert asyncio.run(once()) == (200, 1)  # the old loop's connection was dropped, a new one pooled
+
+
+def test_bytes_on_an_idle_connection_drop_it():
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(ok(b"fine"))
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\n\r\n")  # while idle
+        await server.read_request(reader)
+        writer.write(ok(b"wrong connection"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            first = (await client.get(server.url)).text
+            await asyncio.sleep(0.1)
+            second = (await client.get(server.url)).text
+        return first, second
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == ("fine", "fine")
+    assert server.connections == 2
+
+
+def test_every_stale_connection_in_the_pool_costs_at_most_one_retry():
+    """Two pooled connections both closed by the server as the requests cross: the
+    request fails over to a fresh connection, never to the other stale one."""
+    gate = {"stale": 2}
+
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        await asyncio.sleep(0.05)  # both first requests overlap: two connections
+        writer.write(ok(b"fine"))
+        if gate["stale"] > 0:
+            gate["stale"] -= 1
+            await server.read_request(reader)
+            writer.transport.abort()  # closes as the next request arrives
+            return
+        while True:
+            await server.read_request(reader)
+            writer.write(ok(b"fine"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            first = await asyncio.gather(client.get(server.url), client.get(server.url))
+            second = (await client.get(server.url)).text
+        return [r.text for r in first], second
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == (["fine", "fine"], "fine")
+    assert server.connections == 3
