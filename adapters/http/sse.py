@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
+import structlog
 from litestar import Request
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
@@ -35,6 +36,7 @@ __all__ = [
     "write_events",
 ]
 
+log = structlog.get_logger("dawai.errors")
 DONE = b"data: [DONE]\n\n"
 HEARTBEAT = b": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -124,7 +126,8 @@ async def write_events(
             tail = DONE
         except DawaiError as exc:
             tail = error_frame(exc) + DONE
-        except Exception:
+        except Exception as exc:  # a bug: logged like an unhandled error, in-band for the client
+            log.error("unhandled_stream_error", error_type=type(exc).__name__)
             tail = error_frame(UpstreamError("The stream failed unexpectedly.")) + DONE
         await write(out + tail)
         return
