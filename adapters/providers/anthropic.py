@@ -17,7 +17,7 @@ import msgspec
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import JSON_BODY, RAW_STREAM, encode_body, sdk_http_client
+from dawai.adapters.providers.transport import post_raw, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -104,12 +104,7 @@ class AnthropicProvider:
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
-            return await self._client.post(
-                "/v1/messages",
-                content=encode_body(body),
-                cast_to=httpx2.Response,
-                options=RAW_STREAM if stream else JSON_BODY,
-            )
+            return await post_raw(self._client, "/v1/messages", body, stream=stream)
         except anthropic.AnthropicError as exc:
             raise self._failure(exc) from None
 

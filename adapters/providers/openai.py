@@ -17,7 +17,7 @@ import openai
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import JSON_BODY, RAW_STREAM, encode_body, sdk_http_client
+from dawai.adapters.providers.transport import post_raw, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -96,12 +96,7 @@ class OpenAIProvider:
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
-            return await self._client.post(
-                "/chat/completions",
-                content=encode_body(body),
-                cast_to=httpx2.Response,
-                options=RAW_STREAM if stream else JSON_BODY,
-            )
+            return await post_raw(self._client, "/chat/completions", body, stream=stream)
         except openai.OpenAIError as exc:
             raise self._failure(exc) from None
 

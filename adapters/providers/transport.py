@@ -18,21 +18,28 @@ import msgspec
 
 from dawai.adapters.providers.http1 import Http1Transport
 
-__all__ = ["JSON_BODY", "RAW_STREAM", "encode_body", "sdk_http_client", "shared_ssl_context"]
+__all__ = ["post_raw", "sdk_http_client", "shared_ssl_context"]
 
-# Request options for the SDKs' ``post(path, content=encode_body(body), ...)``. We hand
-# them the JSON already encoded (msgspec), which spares the SDK a deep copy of the body
-# and a ``json.dumps`` per request. RAW_STREAM also asks for the raw HTTP response: the
-# SDK still builds the request, authenticates, applies timeouts and turns error statuses
-# into its exceptions, but leaves the body to us (docs/adr/0007).
-JSON_BODY = {"headers": {"Content-Type": "application/json"}}
-RAW_STREAM = {"headers": {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}}
-encode_body = msgspec.json.Encoder().encode
+_JSON_BODY = {"headers": {"Content-Type": "application/json"}}
+# Asks the SDK for the raw HTTP response: it still builds the request, authenticates,
+# applies timeouts and turns error statuses into its exceptions, but leaves the body to
+# us (docs/adr/0007).
+_RAW_STREAM = {"headers": {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}}
+_encode = msgspec.json.Encoder().encode
 
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
+
+
+async def post_raw(client: Any, path: str, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
+    """``client.post`` of an Anthropic- or OpenAI-style SDK, answered by the raw response.
+
+    The body goes already encoded (msgspec), which spares the SDK a deep copy of it and a
+    ``json.dumps`` per request. The SDK's own errors propagate."""
+    options = _RAW_STREAM if stream else _JSON_BODY
+    return await client.post(path, content=_encode(body), cast_to=httpx2.Response, options=options)
 
 
 def sdk_http_client(
