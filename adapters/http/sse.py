@@ -108,9 +108,10 @@ def _frame_of(item: Any) -> bytes:
 
 async def write_events(
     stream: EventStream[Any], first: Any, heartbeat: float, write: Callable[[bytes], Awaitable[None]]
-) -> None:
+) -> bytes:
     """Write the frames of a stream whose first item (``None``: still waiting) was read
-    already, ending with ``[DONE]``. Events that are already waiting go out together."""
+    already; events that are already waiting go out together. Returns the last frames,
+    ending with ``[DONE]``, for the caller to send with the end of the body."""
     item = first
     while True:
         out = _frame_of(item)
@@ -129,8 +130,7 @@ async def write_events(
         except Exception as exc:  # a bug: logged like an unhandled error, in-band for the client
             log.error("unhandled_stream_error", error_type=type(exc).__name__)
             tail = error_frame(UpstreamError("The stream failed unexpectedly.")) + DONE
-        await write(out + tail)
-        return
+        return out + tail
 
 
 class _SSEApp:
@@ -157,13 +157,13 @@ class _SSEApp:
         watcher.add_done_callback(client_left)
         try:
             await self._head.start_response(send)
-            await write_events(self._stream, self._first, self._heartbeat, write)
+            last = await write_events(self._stream, self._first, self._heartbeat, write)
             live = False
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": last, "more_body": False})
         except asyncio.CancelledError:
-            if not gone:
+            # Ours (the client left: nothing more to send, and no error), or someone else's.
+            if not gone or task.uncancel() > 0:
                 raise
-            task.uncancel()  # the client left: nothing more to send, and no error
         finally:
             live = False
             watcher.cancel()

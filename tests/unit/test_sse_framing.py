@@ -53,10 +53,11 @@ async def _body(items, heartbeat=10.0, first_timeout=None):
         written.append(data)
 
     try:
-        await write_events(stream, first, heartbeat, write)
+        last = await write_events(stream, first, heartbeat, write)
     finally:
         await stream.aclose()
-    return b"".join(written)
+    assert last.endswith(DONE)
+    return b"".join(written) + last
 
 
 @given(st.lists(st.text(min_size=1), max_size=8))
