@@ -258,6 +258,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._expiry = keepalive_expiry
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
+        self._sweeper_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
 
     # -- pool --------------------------------------------------------------------------
@@ -288,7 +289,8 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         if len(idle) >= self._max_idle:
             idle.pop(0).close()  # the oldest goes
         idle.append(conn)
-        if self._sweeper is None or self._sweeper.cancelled():
+        if self._sweeper is None or self._sweeper_loop is not conn.loop:
+            self._sweeper_loop = conn.loop
             self._sweeper = conn.loop.call_later(self._expiry, self._sweep)
 
     def _sweep(self) -> None:
