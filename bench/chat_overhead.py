@@ -301,7 +301,10 @@ def main() -> int:
         rows = []
         # Warm up first: the provider's SDK is imported and its clients built on first use,
         # which would otherwise count as memory (and time) of the first level's streams.
-        asyncio.run(measure(8, 2, fake_port, dawai_port, args.provider, model, pid))
+        # With several workers, enough streams that each worker gets some.
+        asyncio.run(
+            measure(8 * args.workers, 2 * args.workers, fake_port, dawai_port, args.provider, model, pid)
+        )
         for level in (int(x) for x in args.levels.split(",")):
             n = 1 if args.quick else rounds.get(level, 1)
             rows.append(asyncio.run(measure(level, n, fake_port, dawai_port, args.provider, model, pid)))
