@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Awaitable, Callable
 
 import httpx2
 import openai
 import pytest
+import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,15 +23,16 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 class Scripted:
     """A server whose every connection runs ``handler``; counts connections and EOFs."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
+        self.tls = tls
         self.connections = 0
         self.requests: list[bytes] = []
         self.client_closed = asyncio.Event()
         self._server: asyncio.AbstractServer | None = None
 
     async def __aenter__(self) -> Scripted:
-        self._server = await asyncio.start_server(self._run, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._run, "127.0.0.1", 0, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -39,7 +42,7 @@ class Scripted:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -499,3 +502,32 @@ def test_every_stale_connection_in_the_pool_costs_at_most_one_retry():
     server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == (["fine", "fine"], "fine")
     assert server.connections == 3
+
+
+def test_https_with_a_verified_certificate_and_a_refused_one():
+    """Real providers are HTTPS: the same exchange over TLS, and an untrusted certificate
+    refused as a connection failure (certificates made at test time by trustme)."""
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+
+    async def handler(reader, writer):
+        while True:
+            await server.read_request(reader)
+            writer.write(CHUNKED_HEAD + chunk(b"data: secret\n\n") + b"0\r\n\r\n")
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler, tls=server_tls) as server:
+            async with _client(Http1Transport(ssl_context=trusting)) as client:
+                texts = [(await client.get(server.url)).text for _ in range(2)]
+            async with _client(Http1Transport(ssl_context=ssl.create_default_context())) as client:
+                with pytest.raises(httpx2.ConnectError):
+                    await client.get(server.url)  # the system trust store does not know our CA
+        return texts
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == ["data: secret\n\n"] * 2
+    assert server.connections == 1  # both requests on one connection; the refused one never got in
