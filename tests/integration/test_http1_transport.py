@@ -531,3 +531,27 @@ def test_https_with_a_verified_certificate_and_a_refused_one():
     server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == ["data: secret\n\n"] * 2
     assert server.connections == 1  # both requests on one connection; the refused one never got in
+
+
+def test_an_encoded_body_is_decoded_by_httpx2_whole_or_streamed():
+    """Providers may gzip a reply; the raw path is only taken for unencoded bodies."""
+    import gzip
+
+    packed = gzip.compress(b"data: squeezed\n\n" * 50)
+
+    async def handler(reader, writer):
+        while True:
+            await server.read_request(reader)
+            writer.write(ok(packed, b"content-encoding: gzip\r\n"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            whole = (await client.get(server.url)).content
+            response = await client.send(client.build_request("GET", server.url), stream=True)
+            streamed = b"".join([p async for p in response_chunks(response)])
+            await response.aclose()
+        return whole, streamed
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == (b"data: squeezed\n\n" * 50,) * 2
