@@ -195,8 +195,13 @@ class _Connection(asyncio.Protocol):
         self.read_timeout = read_timeout
         self._last_activity = self.loop.time()
         self.active = True
-        assert self.transport is not None
-        self.transport.write(payload)
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            raise httpx2.RemoteProtocolError("The connection closed before the request was sent.")
+        try:
+            transport.write(payload)
+        except (OSError, RuntimeError) as exc:
+            raise httpx2.RemoteProtocolError("The connection closed before the request was sent.") from exc
 
     def release_timer(self) -> None:
         if self._timer is not None:
@@ -272,7 +277,9 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             if conn.loop is not loop:  # left over from another event loop: unusable here
                 conn.closed = True
                 continue
-            if not conn.closed and now - conn.idle_since < self._expiry:
+            transport = conn.transport
+            alive = transport is not None and not transport.is_closing()
+            if alive and not conn.closed and now - conn.idle_since < self._expiry:
                 return conn
             conn.close()
         return None
@@ -353,8 +360,8 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         while True:
             if conn is None:
                 conn = await self._connect(loop, origin, request)
-            conn.start(payload, read_timeout)
             try:
+                conn.start(payload, read_timeout)
                 async with asyncio.timeout(read_timeout):
                     await conn.headers_done
             except TimeoutError:

@@ -555,3 +555,30 @@ def test_an_encoded_body_is_decoded_by_httpx2_whole_or_streamed():
 
     server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == (b"data: squeezed\n\n" * 50,) * 2
+
+
+@pytest.mark.parametrize("loop_name", ["asyncio", "uvloop"])
+def test_a_pooled_connection_already_closing_is_not_written_to(loop_name):
+    """A pooled connection whose close is under way (connection_lost not yet delivered)
+    costs the request nothing but a new connection, on asyncio and on uvloop (which
+    uvicorn serves on): it is skipped, or the request is retried on a fresh one."""
+    import uvloop
+
+    async def handler(reader, writer):
+        while True:
+            await server.read_request(reader)
+            writer.write(ok(b"fine"))
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            transport = client._transport
+            assert (await client.get(server.url)).text == "fine"
+            (pooled,) = transport._idle[(b"http", b"127.0.0.1", server.port)]
+            pooled.transport.close()  # closing now; connection_lost comes on a later loop turn
+            return (await client.get(server.url)).text
+
+    server: Scripted = None  # type: ignore[assignment]
+    runner = uvloop.run if loop_name == "uvloop" else asyncio.run
+    assert runner(asyncio.wait_for(main(), 10)) == "fine"
+    assert server.connections == 2
