@@ -12,7 +12,9 @@ streamed chunk about a fifth (docs/adr/0008).
   longer than ``keepalive_expiry``, is dropped (a timer sweeps them out while no
   request comes).
   A reused connection that the server had already closed is retried once on a new one,
-  as long as not one byte of the response had arrived.
+  as long as not one byte of the response had arrived and the method is idempotent (a
+  POST fails as a connection error instead, for the caller's retry policy to judge).
+  Interim 1xx responses are skipped.
 * Timeouts: ``connect`` while connecting; ``read`` (the request's own ``timeout``
   extension) between bytes of the response, on one timer per connection, moved lazily.
 * Closing a response before its body is complete closes the connection, so the upstream
@@ -36,6 +38,7 @@ __all__ = ["Http1Transport", "response_chunks"]
 
 _HIGH_WATER = 1 << 20  # buffered body bytes before reading from the socket pauses
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
 class _Connection(asyncio.Protocol):
@@ -68,13 +71,16 @@ class _Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._last_activity = 0.0
         self._paused = False
+        self._interim = False
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
-        if not self.active:  # bytes on an idle connection (a late 408, say): unusable now
+        if not self.active or self.complete:
+            # Bytes on an idle connection (a late 408, say) or after the response: the
+            # connection can't be trusted with another exchange.
             self.close()
             return
         self.received_any = True
@@ -87,10 +93,10 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if self.complete:
+        if self.complete or self.error is not None:
             return
-        if self.headers_done.done() and self._delimited_by_close():
-            self._finish()
+        if exc is None and self.headers_done.done() and self._delimited_by_close():
+            self._finish()  # a body delimited by the close ends with a clean close only
             return
         if self.headers_done.done():
             self._fail(httpx2.ReadError("The upstream closed the connection before the body was complete."))
@@ -111,7 +117,13 @@ class _Connection(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        self.status = self._parser.get_status_code()
+        status = self._parser.get_status_code()
+        if 100 <= status < 200 and status != 101:
+            # An interim response (100 Continue, 103 Early Hints): the final one follows.
+            self._interim = True
+            self.reason, self.headers = b"", []
+            return
+        self.status = status
         if not self.headers_done.done():
             self.headers_done.set_result(None)
 
@@ -124,6 +136,9 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
         self.keep_alive = self._parser.should_keep_alive()
         self._finish()
 
@@ -168,9 +183,12 @@ class _Connection(asyncio.Protocol):
     async def wait(self) -> None:
         """Until more body, the end or a failure; ``read_timeout`` between bytes."""
         self._waiter = waiter = self.loop.create_future()
-        if self.read_timeout is not None and self._timer is None:
+        if self.read_timeout is not None:
+            # The timeout runs from the last byte or from when the reader came back to
+            # wait, whichever is later: a slow reader is not the upstream's fault.
             self._last_activity = max(self._last_activity, self.loop.time())
-            self._timer = self.loop.call_at(self._last_activity + self.read_timeout, self._check_idle)
+            if self._timer is None:
+                self._timer = self.loop.call_at(self._last_activity + self.read_timeout, self._check_idle)
         try:
             await waiter
         finally:
@@ -227,10 +245,10 @@ class _Body(httpx2.AsyncByteStream):
         while True:
             if conn.chunks:
                 yield conn.take()
-            elif conn.complete:
-                return
             elif conn.error is not None:
                 raise conn.error
+            elif conn.complete:
+                return
             else:
                 await conn.wait()
 
@@ -369,8 +387,10 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 raise httpx2.ReadTimeout("The upstream sent no response within the read timeout.") from None
             except httpx2.RemoteProtocolError:
                 conn.close()
-                if reused and not conn.received_any:
+                if reused and not conn.received_any and request.method in _IDEMPOTENT:
                     # The server had closed this idle connection: once more, on a new one.
+                    # Never for a POST: the upstream may have read it (a second, billed
+                    # completion); the chat service's own retry policy decides instead.
                     conn, reused = None, False
                     continue
                 raise

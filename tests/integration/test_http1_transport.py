@@ -582,3 +582,108 @@ def test_a_pooled_connection_already_closing_is_not_written_to(loop_name):
     runner = uvloop.run if loop_name == "uvloop" else asyncio.run
     assert runner(asyncio.wait_for(main(), 10)) == "fine"
     assert server.connections == 2
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_interim_1xx_responses_are_skipped(together):
+    """A 103 Early Hints (or 100 Continue) before the answer: the caller gets the final
+    response, with its own headers, and the next request on the connection its own."""
+
+    async def handler(reader, writer):
+        for n in (1, 2):
+            await server.read_request(reader)
+            early = b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n"
+            final = ok(b"answer %d" % n)
+            if together:
+                writer.write(early + final)
+            else:
+                writer.write(early)
+                await writer.drain()
+                await asyncio.sleep(0.02)
+                writer.write(final)
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            first = await client.post(server.url, content=b"1")
+            second = await client.post(server.url, content=b"2")
+        return first, second
+
+    server: Scripted = None  # type: ignore[assignment]
+    first, second = run(main())
+    assert (first.status_code, first.text, second.text) == (200, "answer 1", "answer 2")
+    assert "link" not in first.headers
+    assert server.connections == 1
+
+
+def test_a_post_on_a_stale_connection_is_not_sent_twice():
+    """The server read the POST and closed: it may have acted on it, so the transport
+    reports a connection error rather than sending it again (GETs are retried)."""
+
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(ok(b"fine"))
+        await server.read_request(reader)
+        writer.transport.abort()
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            assert (await client.post(server.url, content=b'{"n": 1}')).text == "fine"
+            with pytest.raises(httpx2.RemoteProtocolError):
+                await client.post(server.url, content=b'{"n": 2}')
+
+    server: Scripted = None  # type: ignore[assignment]
+    run(main())
+    assert [r.split(b"\r\n\r\n", 1)[1] for r in server.requests] == [b'{"n": 1}', b'{"n": 2}']
+
+
+def test_a_reset_ends_a_close_delimited_body_with_an_error():
+    import socket
+    import struct
+
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: partial")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN: the body did not end
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            response = await client.send(client.build_request("GET", server.url), stream=True)
+            with pytest.raises(httpx2.ReadError):
+                async for _ in response_chunks(response):
+                    pass
+            await response.aclose()
+
+    server: Scripted = None  # type: ignore[assignment]
+    run(main())
+
+
+def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
+    async def handler(reader, writer):
+        await server.read_request(reader)
+        writer.write(CHUNKED_HEAD)
+        await writer.drain()
+        await asyncio.sleep(0.05)  # the reader is already waiting: its timer is set
+        writer.write(chunk(b"one"))
+        await asyncio.sleep(0.45)  # 0.45 s after "one", but only ~0.2 s after the reader waits
+        writer.write(chunk(b"two") + b"0\r\n\r\n")
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport(), read=0.3) as client:
+            response = await client.send(client.build_request("GET", server.url), stream=True)
+            pieces = response_chunks(response)
+            got = [await anext(pieces)]
+            await asyncio.sleep(0.25)  # busy elsewhere: not waiting on the upstream
+            got += [p async for p in pieces]
+            await response.aclose()
+        return got
+
+    server: Scripted = None  # type: ignore[assignment]
+    assert run(main()) == [b"one", b"two"]
