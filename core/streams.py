@@ -26,9 +26,13 @@ class _End:
 _END = _End()
 
 
-def _wake(waiter: asyncio.Future[None]) -> None:
+def _wake(waiter: asyncio.Future[bool], by_item: bool = True) -> None:
     if not waiter.done():
-        waiter.set_result(None)
+        waiter.set_result(by_item)
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    _wake(waiter, by_item=False)
 
 
 class EventStream(Generic[T]):
@@ -37,7 +41,7 @@ class EventStream(Generic[T]):
         # Unbounded on purpose: the pump never awaits outside the source, so a timeout or
         # a cancellation always lands inside the source, where its clean-up lives.
         self._items: deque[T | _End | BaseException] = deque()
-        self._waiter: asyncio.Future[None] | None = None
+        self._waiters: list[asyncio.Future[bool]] = []  # one, but for a rare second reader
         self._task: asyncio.Task[None] | None = None
         self._done = False
 
@@ -46,8 +50,7 @@ class EventStream(Generic[T]):
 
     def _put(self, item: T | _End | BaseException) -> None:
         self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None:
+        for waiter in self._waiters:
             _wake(waiter)
 
     async def _pump(self) -> None:
@@ -87,16 +90,27 @@ class EventStream(Generic[T]):
         items = self._items
         if not items:
             loop = asyncio.get_running_loop()
-            self._waiter = waiter = loop.create_future()
-            timer = None if timeout is None else loop.call_later(timeout, _wake, waiter)
+            timer = None
             try:
-                await waiter
+                while not items:
+                    waiter: asyncio.Future[bool] = loop.create_future()
+                    if timeout is not None and timer is None:
+                        timer = loop.call_later(timeout, _expire, waiter)
+                    elif timer is not None:  # woken for an item another reader took: same deadline
+                        spent, timer = timer, loop.call_at(timer.when(), _expire, waiter)
+                        spent.cancel()
+                    self._waiters.append(waiter)
+                    try:
+                        by_item = await waiter
+                    finally:
+                        self._waiters.remove(waiter)
+                    if self._done:
+                        raise StopAsyncIteration
+                    if not by_item and not items:
+                        return None
             finally:
-                self._waiter = None
                 if timer is not None:
                     timer.cancel()
-            if not items:
-                return None
         item = items.popleft()
         if isinstance(item, _End):
             self._done = True
@@ -123,6 +137,8 @@ class EventStream(Generic[T]):
 
     async def aclose(self) -> None:
         self._done = True
+        for waiter in self._waiters:  # another reader waiting: it learns of the end
+            _wake(waiter)
         task = self._task
         if task is not None and not task.done():
             task.cancel()

@@ -1,0 +1,85 @@
+"""``EventStream``: timeouts lose nothing, and a second reader never hangs the first."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from dawai.core.streams import EventStream
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 5))
+
+
+async def _source(*steps):
+    for step in steps:
+        if isinstance(step, float):
+            await asyncio.sleep(step)
+        else:
+            yield step
+
+
+def test_a_timeout_returns_none_and_loses_nothing():
+    async def main():
+        stream = EventStream(_source(0.1, "late"))
+        first = await stream.next(0.01)
+        second = await stream.next(1.0)
+        with pytest.raises(StopAsyncIteration):
+            await stream.next(1.0)
+        await stream.aclose()
+        return first, second
+
+    assert run(main()) == (None, "late")
+
+
+def test_two_readers_each_get_an_item_and_neither_hangs():
+    async def main():
+        stream = EventStream(_source(0.02, "a", 0.02, "b"))
+        got = await asyncio.gather(stream.next(), stream.next())
+        await stream.aclose()
+        return sorted(got)
+
+    assert run(main()) == ["a", "b"]
+
+
+def test_a_cancelled_reader_does_not_strand_the_other():
+    async def main():
+        loop = asyncio.get_running_loop()
+        stream = EventStream(_source(0.05, "item"))
+        quitter = asyncio.create_task(stream.next(5.0))
+        stayer = asyncio.create_task(stream.next(5.0))
+        await asyncio.sleep(0.01)
+        quitter.cancel()
+        started = loop.time()
+        item = await stayer
+        waited = loop.time() - started
+        await stream.aclose()
+        return item, waited
+
+    item, waited = run(main())
+    assert item == "item"
+    assert waited < 2.0  # woken by the item, not by its own 5 s timeout
+
+
+def test_closing_wakes_a_reader_that_is_waiting():
+    async def main():
+        stream = EventStream(_source(10.0, "never"))
+        reader = asyncio.create_task(stream.next())
+        await asyncio.sleep(0.01)
+        await stream.aclose()
+        with pytest.raises(StopAsyncIteration):
+            await reader
+
+    run(main())
+
+
+def test_the_end_reaches_every_reader():
+    async def main():
+        stream = EventStream(_source(0.02))
+        results = await asyncio.gather(stream.next(), stream.next(), return_exceptions=True)
+        await stream.aclose()
+        return [type(r).__name__ for r in results]
+
+    assert run(main()) == ["StopAsyncIteration", "StopAsyncIteration"]
