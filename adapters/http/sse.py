@@ -106,31 +106,39 @@ def _frame_of(item: Any) -> bytes:
     return b"data: " + _encode(item) + b"\n\n"
 
 
+async def _read(stream: EventStream[Any], timeout: float | None) -> tuple[Any, bytes | None]:
+    """The next item (``None``: ``timeout`` passed), or the stream's closing frames."""
+    try:
+        return await stream.next(timeout), None
+    except StopAsyncIteration:
+        return None, DONE
+    except DawaiError as exc:
+        return None, error_frame(exc) + DONE
+    except Exception as exc:  # a bug: logged like an unhandled error, in-band for the client
+        log.error("unhandled_stream_error", error_type=type(exc).__name__)
+        return None, error_frame(UpstreamError("The stream failed unexpectedly.")) + DONE
+
+
 async def write_events(
     stream: EventStream[Any], first: Any, heartbeat: float, write: Callable[[bytes], Awaitable[None]]
 ) -> bytes:
     """Write the frames of a stream whose first item (``None``: still waiting) was read
     already; events that are already waiting go out together. Returns the last frames,
-    ending with ``[DONE]``, for the caller to send with the end of the body."""
+    ending with ``[DONE]``, for the caller to send with the end of the body. A failing
+    ``write`` propagates: it is the client's connection, not the upstream, that failed."""
     item = first
     while True:
         out = _frame_of(item)
-        try:
-            while stream.has_pending:
-                out += _frame_of(await stream.next())
-            if out:
-                await write(out)
-                out = b""
-            item = await stream.next(heartbeat)
-            continue
-        except StopAsyncIteration:
-            tail = DONE
-        except DawaiError as exc:
-            tail = error_frame(exc) + DONE
-        except Exception as exc:  # a bug: logged like an unhandled error, in-band for the client
-            log.error("unhandled_stream_error", error_type=type(exc).__name__)
-            tail = error_frame(UpstreamError("The stream failed unexpectedly.")) + DONE
-        return out + tail
+        while stream.has_pending:
+            item, tail = await _read(stream, None)
+            if tail is not None:
+                return out + tail
+            out += _frame_of(item)
+        if out:
+            await write(out)
+        item, tail = await _read(stream, heartbeat)
+        if tail is not None:
+            return tail
 
 
 class _SSEApp:

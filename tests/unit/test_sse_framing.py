@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,3 +111,35 @@ def test_each_event_is_written_once_in_order_however_they_arrive(pieces, ending)
     assert events[-1] == "[DONE]"
     errors = [e for e in events if isinstance(e, dict) and e["type"] == "error"]
     assert len(errors) == (0 if ending == "done" else 1)
+
+
+def test_a_failing_write_is_the_clients_failure_not_the_upstreams():
+    """A send that fails (a server that raises on a gone client) propagates as it is:
+    no in-band error frame, no second attempt at the frame that failed."""
+
+    async def main():
+        stream = EventStream(_source_of([TextDelta("a"), 0.01, TextDelta("b"), Finish()]))
+        first = await stream.next()
+        attempts: list[bytes] = []
+
+        async def write(data: bytes) -> None:
+            attempts.append(data)
+            raise OSError("client went away")
+
+        try:
+            with pytest.raises(OSError):
+                await write_events(stream, first, 10.0, write)
+        finally:
+            await stream.aclose()
+        return attempts
+
+    attempts = asyncio.run(main())
+    assert len(attempts) == 1 and b"error" not in attempts[0]
+
+
+async def _source_of(items):
+    for item in items:
+        if isinstance(item, float):
+            await asyncio.sleep(item)
+        else:
+            yield item
