@@ -293,7 +293,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         while idle:
             conn = idle.pop()  # the most recently used is the likeliest to be alive
             if conn.loop is not loop:  # left over from another event loop: unusable here
-                conn.closed = True
+                _discard_foreign(conn)
                 continue
             transport = conn.transport
             alive = transport is not None and not transport.is_closing()
@@ -330,6 +330,8 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 stale = idle.pop(0)
                 if stale.loop is loop:
                     stale.close()
+                else:
+                    _discard_foreign(stale)
             if not idle:
                 del self._idle[origin]
             elif oldest is None or idle[0].idle_since < oldest:
@@ -420,6 +422,14 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             for conn in connections:
                 if not conn.loop.is_closed():
                     conn.close()
+
+
+def _discard_foreign(conn: _Connection) -> None:
+    """Close a connection of another event loop, on that loop if it still runs."""
+    if conn.loop.is_closed():
+        conn.closed = True  # its socket goes with the transport's garbage collection
+    else:
+        conn.loop.call_soon_threadsafe(conn.close)
 
 
 async def _serialize(request: httpx2.Request) -> bytes:
