@@ -72,6 +72,7 @@ class _Connection(asyncio.Protocol):
         self._last_activity = 0.0
         self._paused = False
         self._interim = False
+        self._extra = False
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -88,7 +89,12 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
-            self._fail(httpx2.RemoteProtocolError(f"Invalid HTTP response from the upstream: {exc}"))
+            if not self.complete:
+                self._fail(httpx2.RemoteProtocolError(f"Invalid HTTP response from the upstream: {exc}"))
+            self.close()
+            return
+        if self._extra:  # bytes after the response in the same segment: it stands, the connection not
+            self.keep_alive = False
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -110,13 +116,24 @@ class _Connection(asyncio.Protocol):
         pass
 
     # -- httptools callbacks -----------------------------------------------------------
+    # Once the response is complete, whatever else the parser finds (a second response, a
+    # body a 204 should not have) is noted and dropped, never mixed into this one.
     def on_status(self, status: bytes) -> None:
+        if self.complete:
+            self._extra = True
+            return
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete:
+            self._extra = True
+            return
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self.complete:
+            self._extra = True
+            return
         status = self._parser.get_status_code()
         if 100 <= status < 200 and status != 101:
             # An interim response (100 Continue, 103 Early Hints): the final one follows.
@@ -128,6 +145,9 @@ class _Connection(asyncio.Protocol):
             self.headers_done.set_result(None)
 
     def on_body(self, body: bytes) -> None:
+        if self.complete:
+            self._extra = True
+            return
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _HIGH_WATER and not self._paused and self.transport is not None:
@@ -138,6 +158,9 @@ class _Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         if self._interim:
             self._interim = False
+            return
+        if self.complete:
+            self._extra = True
             return
         self.keep_alive = self._parser.should_keep_alive()
         self._finish()
@@ -293,7 +316,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         while idle:
             conn = idle.pop()  # the most recently used is the likeliest to be alive
             if conn.loop is not loop:  # left over from another event loop: unusable here
-                _discard_foreign(conn)
+                _close_on_its_loop(conn, loop)
                 continue
             transport = conn.transport
             alive = transport is not None and not transport.is_closing()
@@ -312,7 +335,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         conn.idle_since = conn.loop.time()
         idle = self._idle.setdefault(conn.origin, [])
         if len(idle) >= self._max_idle:
-            idle.pop(0).close()  # the oldest goes
+            _close_on_its_loop(idle.pop(0), conn.loop)  # the oldest goes
         idle.append(conn)
         if self._sweeper is None or self._sweeper_loop is not conn.loop:
             self._sweeper_loop = conn.loop
@@ -327,11 +350,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             while idle and (
                 idle[0].loop is not loop or idle[0].closed or now - idle[0].idle_since >= self._expiry
             ):
-                stale = idle.pop(0)
-                if stale.loop is loop:
-                    stale.close()
-                else:
-                    _discard_foreign(stale)
+                _close_on_its_loop(idle.pop(0), loop)
             if not idle:
                 del self._idle[origin]
             elif oldest is None or idle[0].idle_since < oldest:
@@ -380,8 +399,10 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         while True:
             if conn is None:
                 conn = await self._connect(loop, origin, request)
+            sent = False
             try:
                 conn.start(payload, read_timeout)
+                sent = True
                 async with asyncio.timeout(read_timeout):
                     await conn.headers_done
             except TimeoutError:
@@ -389,10 +410,10 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 raise httpx2.ReadTimeout("The upstream sent no response within the read timeout.") from None
             except httpx2.RemoteProtocolError:
                 conn.close()
-                if reused and not conn.received_any and request.method in _IDEMPOTENT:
+                if reused and not conn.received_any and (not sent or request.method in _IDEMPOTENT):
                     # The server had closed this idle connection: once more, on a new one.
-                    # Never for a POST: the upstream may have read it (a second, billed
-                    # completion); the chat service's own retry policy decides instead.
+                    # A POST only if it never left: the upstream may have read it (a second,
+                    # billed completion), so the caller's retry policy decides instead.
                     conn, reused = None, False
                     continue
                 raise
@@ -418,18 +439,22 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             self._sweeper.cancel()
             self._sweeper = None
         idle, self._idle = self._idle, {}
+        loop = asyncio.get_running_loop()
         for connections in idle.values():
             for conn in connections:
-                if not conn.loop.is_closed():
-                    conn.close()
+                _close_on_its_loop(conn, loop)
 
 
-def _discard_foreign(conn: _Connection) -> None:
-    """Close a connection of another event loop, on that loop if it still runs."""
-    if conn.loop.is_closed():
-        conn.closed = True  # its socket goes with the transport's garbage collection
-    else:
+def _close_on_its_loop(conn: _Connection, loop: asyncio.AbstractEventLoop) -> None:
+    """Close ``conn`` from ``loop``: directly if it is its own, else on its own event loop
+    while that still runs (its socket otherwise goes with the garbage collector)."""
+    if conn.loop is loop:
+        conn.close()
+        return
+    try:
         conn.loop.call_soon_threadsafe(conn.close)
+    except RuntimeError:  # that loop is closed
+        conn.closed = True
 
 
 async def _serialize(request: httpx2.Request) -> bytes:

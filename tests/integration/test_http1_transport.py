@@ -687,3 +687,28 @@ def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
 
     server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == [b"one", b"two"]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [b"HTTP/1.1 408 Request Timeout\r\nx-late: 1\r\ncontent-length: 3\r\n\r\nbad", b"\r\n\r\nnot http"],
+    ids=["a second response", "garbage"],
+)
+def test_bytes_after_the_response_in_the_same_segment_are_dropped_with_the_connection(extra):
+    async def handler(reader, writer):
+        while True:
+            await server.read_request(reader)
+            writer.write(ok(b"hi") + extra)  # one write: one segment
+
+    async def main():
+        nonlocal server
+        async with Scripted(handler) as server, _client(Http1Transport()) as client:
+            first = await client.get(server.url)
+            second = await client.get(server.url)
+        return first, second
+
+    server: Scripted = None  # type: ignore[assignment]
+    first, second = run(main())
+    assert (first.status_code, first.text, second.text) == (200, "hi", "hi")
+    assert "x-late" not in first.headers
+    assert server.connections == 2  # the first connection was not trusted again
