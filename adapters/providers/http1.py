@@ -4,17 +4,17 @@ The official SDKs still build, authenticate and send every request and turn erro
 statuses into their exceptions; this transport only moves the bytes. It writes the
 request in one call on a pooled keep-alive connection (an ``asyncio.Protocol``), parses
 the response with ``httptools`` (the C parser uvicorn uses) and hands the body over as it
-arrives. A request through it costs about a third of the aiohttp transport's CPU, and a
-streamed chunk about a fifth (docs/adr/0008).
+arrives; the measurements that led here are in docs/adr/0008.
 
 * Pool: up to ``max_idle_per_origin`` idle connections per origin, the most recently
   used taken first, O(1) to take and to give back; one closed by the server, or idle
   longer than ``keepalive_expiry``, is dropped (a timer sweeps them out while no
   request comes).
   A reused connection that the server had already closed is retried once on a new one,
-  as long as not one byte of the response had arrived and the method is idempotent (a
-  POST fails as a connection error instead, for the caller's retry policy to judge).
-  Interim 1xx responses are skipped.
+  as long as not one byte of the response had arrived, and the request never left or its
+  method is idempotent (a POST the upstream may have read fails as a connection error,
+  for the caller's retry policy to judge). Interim 1xx responses are skipped; bytes after
+  a complete response retire its connection.
 * Timeouts: ``connect`` while connecting; ``read`` (the request's own ``timeout``
   extension) between bytes of the response, on one timer per connection, moved lazily.
 * Closing a response before its body is complete closes the connection, so the upstream
