@@ -103,7 +103,7 @@ def _frame_of(item: Any) -> bytes:
         return HEARTBEAT
     if isinstance(item, Finish):
         return b""  # the stop signal is ours; the client's is [DONE]
-    return b"data: " + _encode(item) + b"\n\n"
+    return frame(item)
 
 
 async def _read(stream: EventStream[Any], timeout: float | None) -> tuple[Any, bytes | None]:

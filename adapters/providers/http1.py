@@ -50,7 +50,6 @@ class _Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
-        self.used = False  # has carried a complete exchange before
         self.active = False  # an exchange is under way (between start and release)
         self._parser = httptools.HttpResponseParser(self)
         self._reset()
@@ -231,8 +230,6 @@ class _Connection(asyncio.Protocol):
             pass
 
     def start(self, payload: bytes, read_timeout: float | None) -> None:
-        if self.used:
-            self._reset()
         self.read_timeout = read_timeout
         self._last_activity = self.loop.time()
         self.active = True
@@ -331,7 +328,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         if self._closed or conn.closed or not conn.complete or not conn.keep_alive or conn.chunks:
             conn.close()
             return
-        conn.used = True
+        conn._reset()  # ready for the next exchange
         conn.idle_since = conn.loop.time()
         idle = self._idle.setdefault(conn.origin, [])
         if len(idle) >= self._max_idle:
@@ -359,10 +356,13 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             self._sweeper = loop.call_at(oldest + self._expiry, self._sweep)
 
     async def _connect(
-        self, loop: asyncio.AbstractEventLoop, origin: tuple[bytes, bytes, int], request: httpx2.Request
+        self,
+        loop: asyncio.AbstractEventLoop,
+        origin: tuple[bytes, bytes, int],
+        request: httpx2.Request,
+        timeout: float | None,
     ) -> _Connection:
         scheme, host, port = origin
-        timeouts = request.extensions.get("timeout") or {}
         tls: ssl.SSLContext | None = None
         server_hostname = None
         if scheme == b"https":
@@ -371,7 +371,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             server_hostname = sni.decode() if isinstance(sni, bytes) else (sni or host.decode("ascii"))
         conn = _Connection(loop, origin)
         try:
-            async with asyncio.timeout(timeouts.get("connect")):
+            async with asyncio.timeout(timeout):
                 await loop.create_connection(
                     lambda: conn, host.decode("ascii"), port, ssl=tls, server_hostname=server_hostname
                 )
@@ -398,7 +398,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         reused = conn is not None
         while True:
             if conn is None:
-                conn = await self._connect(loop, origin, request)
+                conn = await self._connect(loop, origin, request, timeouts.get("connect"))
             sent = False
             try:
                 conn.start(payload, read_timeout)

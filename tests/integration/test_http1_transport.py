@@ -89,6 +89,11 @@ def _client(transport: Http1Transport, read: float = 5.0) -> httpx2.AsyncClient:
     return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(read, connect=2.0))
 
 
+async def _stream(client: httpx2.AsyncClient, url: str) -> httpx2.Response:
+    """A GET whose body is left for the test to read (``response_chunks``)."""
+    return await client.send(client.build_request("GET", url), stream=True)
+
+
 def test_request_is_sent_as_given_and_connections_are_reused():
     async def handler(reader, writer):
         while True:
@@ -200,7 +205,7 @@ def test_a_stream_cut_mid_body_raises_read_error():
     async def main():
         nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
-            response = await client.send(client.build_request("GET", server.url), stream=True)
+            response = await _stream(client, server.url)
             got = []
             with pytest.raises(httpx2.ReadError):
                 async for piece in response_chunks(response):
@@ -228,7 +233,7 @@ def test_read_timeouts_before_the_head_and_between_chunks():
             with pytest.raises(httpx2.ReadTimeout):
                 await client.get(server.url)
         async with Scripted(stalls) as server, _client(Http1Transport(), read=0.2) as client:
-            response = await client.send(client.build_request("GET", server.url), stream=True)
+            response = await _stream(client, server.url)
             pieces = response_chunks(response)
             assert await anext(pieces) == b"data: one\n\n"
             with pytest.raises(httpx2.ReadTimeout):
@@ -250,7 +255,7 @@ def test_closing_a_response_early_closes_the_connection():
         async with Scripted(handler) as server:
             transport = Http1Transport()
             async with _client(transport) as client:
-                response = await client.send(client.build_request("GET", server.url), stream=True)
+                response = await _stream(client, server.url)
                 assert await anext(response_chunks(response)) == b"data: one\n\n"
                 await response.aclose()
                 await asyncio.wait_for(server.client_closed.wait(), 2)
@@ -332,7 +337,7 @@ def test_a_large_body_passes_the_high_water_mark_intact():
     async def main():
         nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
-            response = await client.send(client.build_request("GET", server.url), stream=True)
+            response = await _stream(client, server.url)
             await asyncio.sleep(0.2)  # let more than the high-water mark arrive unread
             data = b"".join([p async for p in response_chunks(response)])
             await response.aclose()
@@ -548,7 +553,7 @@ def test_an_encoded_body_is_decoded_by_httpx2_whole_or_streamed():
         nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             whole = (await client.get(server.url)).content
-            response = await client.send(client.build_request("GET", server.url), stream=True)
+            response = await _stream(client, server.url)
             streamed = b"".join([p async for p in response_chunks(response)])
             await response.aclose()
         return whole, streamed
@@ -654,7 +659,7 @@ def test_a_reset_ends_a_close_delimited_body_with_an_error():
     async def main():
         nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
-            response = await client.send(client.build_request("GET", server.url), stream=True)
+            response = await _stream(client, server.url)
             with pytest.raises(httpx2.ReadError):
                 async for _ in response_chunks(response):
                     pass
@@ -677,7 +682,7 @@ def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
     async def main():
         nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport(), read=0.3) as client:
-            response = await client.send(client.build_request("GET", server.url), stream=True)
+            response = await _stream(client, server.url)
             pieces = response_chunks(response)
             got = [await anext(pieces)]
             await asyncio.sleep(0.25)  # busy elsewhere: not waiting on the upstream
