@@ -81,7 +81,10 @@ class Container(containers.DeclarativeContainer):
     model_router = providers.Singleton(
         ModelRouter, settings, catalog, plugin_resolver=plugin_host.provided.resolve_model, environ=environ
     )
-    provider_pool = providers.Singleton(ProviderPool, catalog, settings)
+    # Called after start-up and after a provider's SDK loads; ``dawai serve`` sets it to
+    # ``settle_heap`` (docs/adr/0009). None in tests, which build many apps in one process.
+    heap_settler = providers.Object(None)
+    provider_pool = providers.Singleton(ProviderPool, catalog, settings, heap_settler)
     provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)
 
     prompt_strategy = providers.Singleton(_strategy, catalog, settings.provided.llm.prompt_strategy)

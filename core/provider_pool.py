@@ -4,7 +4,8 @@ Keys are held only inside the provider instances; the pool's own index uses a ha
 the key. Each credential set spreads over ``shards`` instances (independent connection
 pools), since one client holding ~1,000 connections spends CPU in proportion to its pool
 on every request (see docs/adr/0006). Least recently used sets are closed once streams
-that may still be using them have had time to finish.
+that may still be using them have had time to finish. ``on_first_build`` is called after
+a provider factory builds its first instance in this process (its SDK has just loaded).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import hashlib
 import itertools
 from collections import OrderedDict
+from collections.abc import Callable
 
 from dawai.core.catalog import Catalog
 from dawai.core.settings import Settings
@@ -22,8 +24,12 @@ __all__ = ["ProviderPool"]
 
 
 class ProviderPool:
-    def __init__(self, catalog: Catalog, settings: Settings) -> None:
+    def __init__(
+        self, catalog: Catalog, settings: Settings, on_first_build: Callable[[], None] | None = None
+    ) -> None:
         self._catalog = catalog
+        self._on_first_build = on_first_build
+        self._factories_used: set[object] = set()
         self._settings = settings
         self._max = settings.llm.client_cache_size
         self._shards = settings.llm.client_shards
@@ -58,6 +64,10 @@ class ProviderPool:
                 options=dict(endpoint.options) if endpoint else {},
             )
             instances.append(entry.factory(config))
+            if entry.factory not in self._factories_used:
+                self._factories_used.add(entry.factory)
+                if self._on_first_build is not None:
+                    self._on_first_build()
             return instances[-1]
         return instances[next(self._turn) % len(instances)]
 

@@ -63,6 +63,9 @@ def create_app(container: Any) -> Litestar:
         for problem in container.model_router().problems():
             log.warning("routing_problem", problem=problem)
         await _maybe_await(container.init_resources())
+        settle = container.heap_settler()
+        if settle is not None:
+            settle()
 
     async def shutdown() -> None:
         await _maybe_await(container.shutdown_resources())

@@ -107,6 +107,42 @@ def test_pool_is_bounded_and_retires_least_recently_used(tmp_path):
     assert all(p.closed for p in made)
 
 
+def test_the_heap_is_settled_after_start_up_and_after_each_factorys_first_build():
+    settled = []
+    made = []
+
+    def factory(config):
+        made.append(ScriptedProvider([ok_script("x")]))
+        return made[-1]
+
+    settings = make_settings({"DAWAI_CLIENT_SHARDS": "2"})
+    other = ProviderPlugin("other", lambda config: factory(config))  # another adapter: another SDK
+    container = make_container(settings, ("fake", ProviderPlugin("fake", factory)), ("other", other))
+    container.heap_settler.override(providers.Object(lambda: settled.append(len(made))))
+    with TestClient(create_app(container)) as client:
+        assert settled == [0]  # start-up
+        for key in ("k1", "k1", "k2"):  # two shards for k1, one for k2: one factory, one settle
+            client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": key}})
+        assert settled == [0, 1]
+        client.post("/api/chat", json={"message": "hi", "model": "other/m", "apiKeys": {"other": "k"}})
+    assert len(made) == 4 and settled == [0, 1, 4]
+
+
+def test_the_served_app_freezes_its_start_up_heap():
+    import subprocess
+    import sys
+
+    # In a process of its own: the app factory configures logging and freezes the heap.
+    code = (
+        "import gc; from litestar.testing import TestClient; from dawai.bootstrap.asgi import create\n"
+        "with TestClient(create()) as client:\n"
+        "    assert client.get('/health').status_code == 200\n"
+        "    print(gc.get_freeze_count())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert int(out.stdout.split()[-1]) > 10_000
+
+
 def test_stores_are_in_process_by_default():
     from dawai.adapters.stores import MemoryAudioCache, MemoryFeedbackStore, MemorySummaryStore
 
