@@ -12,7 +12,7 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-__all__ = ["Result", "post_stream", "run_concurrent"]
+__all__ = ["Result", "post_stream", "run_concurrent", "run_held"]
 
 
 @dataclass
@@ -22,6 +22,7 @@ class Result:
     total: float | None = None  # seconds to [DONE] (or end of a non-streaming body)
     error: str | None = None
     bytes: int = 0
+    steady: bool = True  # run_held: False for the streams that opened the level
 
 
 async def post_stream(
@@ -91,3 +92,37 @@ async def run_concurrent(
     return await asyncio.gather(
         *(post_stream(host, port, path, body, first_marker, **options) for _ in range(n))
     )
+
+
+async def run_held(
+    n: int,
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    first_marker: bytes,
+    *,
+    stream_seconds: float,
+    seconds: float,
+    **options: object,
+) -> list[Result]:
+    """Keep ``n`` streams open for ``seconds``: the starts are spread over one stream's
+    length, and each client starts its next stream as soon as one ends. Returns the
+    streams that started once all ``n`` were open, each while ``n - 1`` others ran, and
+    after them, marked ``steady=False``, those that opened the level."""
+    loop = asyncio.get_running_loop()
+    steady = loop.time() + stream_seconds * 1.2
+    end = steady + seconds
+    kept: list[Result] = []
+    ramp: list[Result] = []
+
+    async def client(i: int) -> None:
+        await asyncio.sleep(stream_seconds * i / n)
+        while loop.time() < end:
+            started = loop.time()
+            result = await post_stream(host, port, path, body, first_marker, **options)
+            result.steady = started >= steady
+            (kept if result.steady else ramp).append(result)
+
+    await asyncio.gather(*(client(i) for i in range(n)))
+    return kept + ramp
