@@ -283,7 +283,15 @@ def main() -> int:
         help="levels also measured with that many streams held open (comma-separated; '' for none)",
     )
     parser.add_argument("--held-seconds", type=float, default=6.0, help="how long each held level runs")
+    parser.add_argument(
+        "--server",
+        choices=("dawai", "floor-raw", "floor-litestar"),
+        default="dawai",
+        help="the server under test: dawai serve, or a reference proxy (bench/floor_proxies.py)",
+    )
     args = parser.parse_args()
+    if args.server != "dawai" and args.provider != "openai":
+        parser.error("the reference proxies speak the OpenAI wire only")
     try:
         import uvloop
 
@@ -315,20 +323,12 @@ def main() -> int:
                 "DAWAI_FIRST_TOKEN_TIMEOUT": "120",
             }
         )
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dawai.bootstrap.cli",
-                "serve",
-                "--port",
-                str(dawai_port),
-                "--workers",
-                str(args.workers),
-            ],
-            cwd=ROOT,
-            env=env,
-        )
+        if args.server == "dawai":
+            command = ["-m", "dawai.bootstrap.cli", "serve", "--workers", str(args.workers)]
+        else:  # a reference proxy with none of DAWAI in it (bench/floor_proxies.py)
+            kind = args.server.removeprefix("floor-")
+            command = ["bench/floor_proxies.py", kind, "--upstream-port", str(fake_port)]
+        server = subprocess.Popen([sys.executable, *command, "--port", str(dawai_port)], cwd=ROOT, env=env)
         wait_healthy(dawai_port, server)
         pid = server.pid
         rounds = {1: 60, 10: 10, 100: 3, 1000: 1}
@@ -347,15 +347,18 @@ def main() -> int:
             held = (length, min(2.0, args.held_seconds) if args.quick else args.held_seconds)
             row = asyncio.run(measure(level, 1, fake_port, dawai_port, args.provider, model, pid, held))
             rows.append(row)
-        tput = asyncio.run(
-            throughput(3.0 if args.quick else 6.0, 32, fake_port, dawai_port, args.provider, pid)
-        )
+        tput = None
+        if args.server == "dawai":  # the reference proxies only stream
+            tput = asyncio.run(
+                throughput(3.0 if args.quick else 6.0, 32, fake_port, dawai_port, args.provider, pid)
+            )
         idle_after = rss_mb(pid)
     finally:
         stop(server)
         stop(fake)
     print(
-        f"chat overhead: provider {args.provider}, {args.chunks} chunks x {args.delay * 1000:g} ms, "
+        f"chat overhead: {args.server}, provider {args.provider}, "
+        f"{args.chunks} chunks x {args.delay * 1000:g} ms, "
         f"{os.cpu_count()} cores"
     )
     head = (
@@ -377,12 +380,13 @@ def main() -> int:
             f"{r['server_cpu_per_stream_us']:>8.0f}us",
         ]
         print(" | ".join(cells))
-    print(
-        f"non-streaming, 32 clients: direct {tput['direct_rps']:.0f} req/s, through DAWAI "
-        f"{tput['dawai_rps']:.0f} req/s (errors {tput['direct_errors']}/{tput['dawai_errors']}, "
-        f"server CPU {tput['dawai_cpu_per_request_us']:.0f} us per request); "
-        f"server RSS after: {idle_after:.1f} MB"
-    )
+    if tput is not None:
+        print(
+            f"non-streaming, 32 clients: direct {tput['direct_rps']:.0f} req/s, through DAWAI "
+            f"{tput['dawai_rps']:.0f} req/s (errors {tput['direct_errors']}/{tput['dawai_errors']}, "
+            f"server CPU {tput['dawai_cpu_per_request_us']:.0f} us per request)"
+        )
+    print(f"server RSS after: {idle_after:.1f} MB")
     by = {r["streams"]: r for r in rows if r["mode"] == "burst"}
     held_by = {r["streams"]: r for r in rows if r["mode"] == "held"}
     goals = {
@@ -399,6 +403,7 @@ def main() -> int:
         "JSON "
         + json.dumps(
             {
+                "server": args.server,
                 "provider": args.provider,
                 "rows": rows,
                 "throughput": tput,
