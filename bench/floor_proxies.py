@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -180,6 +181,8 @@ class RawServer(asyncio.Protocol):
 
 async def serve_raw(port: int) -> None:
     server = await asyncio.get_running_loop().create_server(RawServer, HOST, port, backlog=4096)
+    gc.collect()
+    gc.freeze()  # as dawai serve does (docs/adr/0009)
     await server.serve_forever()
 
 
@@ -240,6 +243,8 @@ def main() -> int:
     import uvicorn
 
     app = Litestar([stream_chat, health])
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False)
     return 0
 

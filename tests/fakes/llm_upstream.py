@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import signal
 import sys
@@ -575,6 +576,8 @@ def main(argv: list[str] | None = None) -> None:
         fake = FakeUpstream(host=args.host, port=args.port)
         fake.record = False  # a benchmark's millions of requests are not kept
         await fake.serve()
+        gc.collect()
+        gc.freeze()  # as dawai serve does (docs/adr/0009): no long collector pauses in the fake
         print(f"PORT {fake.port}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
