@@ -306,7 +306,8 @@ def main() -> int:
         uvloop.install()
     except ImportError:
         pass
-    model = f"fake+chunks={args.chunks}+delay={args.delay}"
+    # Four characters a piece, about a token: the fake's own reply is shorter than 100 pieces.
+    model = f"fake+chunks={args.chunks}+delay={args.delay}+length={4 * args.chunks}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAWAI_")}
     fake = server = None
     try:

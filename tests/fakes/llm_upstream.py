@@ -8,6 +8,8 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
 
 =================  ==========================================================================
 ``chunks=N``       split the reply text into N pieces (by characters; default 4)
+``length=N``       make the reply text N characters long (repeated or cut), e.g. so that
+                   ``chunks=100`` has 100 pieces to send
 ``delay=S``        seconds between pieces (default 0)
 ``first_delay=S``  seconds before the response starts (first-token timeouts)
 ``status=C``       answer HTTP C (401, 403, 429, 500, 503 ...) with the provider's error body
@@ -62,13 +64,14 @@ class Directives:
     fail_times: int | None = None
     cut_after: int | None = None
     cut_clean: int | None = None
+    length: int | None = None
 
     @classmethod
     def parse(cls, model: str) -> Directives:
         found = cls()
         for part in model.split("+")[1:]:
             key, _, value = part.partition("=")
-            if key in ("chunks", "status", "fail_times", "cut_after", "cut_clean"):
+            if key in ("chunks", "status", "fail_times", "cut_after", "cut_clean", "length"):
                 setattr(found, key, int(value))
             elif key in ("delay", "first_delay"):
                 setattr(found, key, float(value))
@@ -457,6 +460,8 @@ class FakeUpstream:
                 extra = {"retry-after": plan.retry_after} if plan.status == 429 else None
                 return await self._send(writer, plan.status, error(plan.status), extra)
             text = self.replies.get(model.split("+")[0], self.reply_text)
+            if plan.length is not None:
+                text = (text * (plan.length // max(1, len(text)) + 1))[: plan.length]
             tokens_in = _words(body)
             pieces = _split(text, plan.chunks)
             if not stream:

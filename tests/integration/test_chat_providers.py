@@ -79,6 +79,16 @@ def test_streaming_japanese_split_across_chunks(client, provider, prefix):
     assert usage["type"] == "usage" and usage["output_tokens"] == 9
 
 
+def test_the_fake_sends_as_many_pieces_as_asked_with_a_long_enough_reply(client):
+    # The benchmark's 100-piece streams: the reply is stretched to ``length`` characters.
+    response = client().post(
+        "/api/stream/chat", json={"message": "hi", "model": "openai/fake+chunks=100+length=400"}
+    )
+    texts = [e["content"] for e in sse_events(response) if isinstance(e, dict) and e["type"] == "text"]
+    assert len(texts) == 100 and len("".join(texts)) == 400
+    assert "".join(texts).startswith(DEFAULT_REPLY)
+
+
 def test_prompt_reaches_the_upstream_with_context_and_history(client, upstream):
     body = {
         "message": "ベースラインを提案して",
