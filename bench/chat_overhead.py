@@ -2,7 +2,7 @@
 
 Starts the loopback fake upstream (``tests/fakes/llm_upstream.py``) and ``dawai serve`` as
 real processes, then, at 1, 10, 100 and 1,000 concurrent streams, measures time to first
-token (TTFT) and total time for the same 100-chunk stream (10 ms per chunk) two ways:
+token (TTFT) and total time for the same 100-piece stream (10 ms a piece) two ways:
 straight from the fake, and through ``POST /api/stream/chat``. Also: non-streaming
 throughput both ways, errors, and the server's RSS per open stream.
 
