@@ -21,6 +21,14 @@ class SSEParser:
         self._data: list[bytes] = []
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str, bytes]]:
+        if chunk.endswith(b"\n\n") and not (self._buffer or self._data or self._event) and b"\r" not in chunk:
+            # What providers send: whole events, LF line ends, nothing carried over.
+            for block in chunk[:-2].split(b"\n\n"):
+                if block.startswith(b"data: ") and b"\n" not in block:
+                    yield "", block[6:]
+                else:
+                    yield from self._block(block)
+            return
         buffer = self._buffer + chunk
         held = b""
         if buffer.endswith(b"\r"):  # maybe half of a CRLF: keep it for the next chunk
@@ -37,6 +45,22 @@ class SSEParser:
         rest = self._buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         self._buffer = b""
         for line in rest.split(b"\n"):
+            yield from self._line(line)
+        yield from self._line(b"")
+
+    def _block(self, block: bytes) -> Iterator[tuple[str, bytes]]:
+        """One whole event: its lines, then the blank line that ends it. The usual shapes,
+        ``data:`` alone or after ``event:``, skip the line-by-line state."""
+        lines = block.split(b"\n")
+        last = lines[-1]
+        if last.startswith(b"data:") and (
+            len(lines) == 1 or (len(lines) == 2 and lines[0].startswith(b"event:"))
+        ):
+            value = last[5:]
+            event = lines[0][6:].strip().decode() if len(lines) == 2 else ""
+            yield event, value[1:] if value.startswith(b" ") else value
+            return
+        for line in lines:
             yield from self._line(line)
         yield from self._line(b"")
 

@@ -53,6 +53,30 @@ def test_any_split_and_line_ending_gives_the_same_events(items, newline, comment
     assert got == expected
 
 
+fields = st.one_of(
+    st.builds(
+        lambda v: b"data: " + v, st.binary(max_size=8).filter(lambda b: b"\n" not in b and b"\r" not in b)
+    ),
+    st.builds(lambda v: b"data:" + v, st.sampled_from([b"", b"x", b" y", b"  z"])),
+    st.sampled_from(
+        [b"event: ping", b"event:ping", b"event:  spaced ", b"event:", b": comment", b"id: 7", b"retry: 5"]
+    ),
+    st.just(b""),  # a blank line: ends an event
+)
+
+
+@given(st.lists(fields, max_size=12))
+def test_whole_events_at_once_read_like_one_byte_at_a_time(lines):
+    # Fed whole (the fast path for complete blocks) or byte by byte (never the fast path),
+    # any LF-separated body must give the same events.
+    body = b"\n".join(lines) + b"\n\n"
+    whole = SSEParser()
+    got = list(whole.feed(body)) + list(whole.close())
+    slow = SSEParser()
+    expected = [e for i in range(len(body)) for e in slow.feed(body[i : i + 1])] + list(slow.close())
+    assert got == expected
+
+
 def test_a_last_event_without_a_blank_line_is_not_lost():
     async def chunks():
         yield b'data: {"a": 1}\n\ndata: [DONE]'
