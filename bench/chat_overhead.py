@@ -351,9 +351,9 @@ def main() -> int:
         for level in (int(x) for x in args.levels.split(",")):
             n = 1 if args.quick else rounds.get(level, 1)
             rows.append(asyncio.run(measure(level, n, fake_port, dawai_port, args.provider, model, pid)))
-        length = args.chunks * args.delay
+        stream_seconds = args.chunks * args.delay
         for level in (int(x) for x in args.held.split(",") if x):
-            held = (length, min(2.0, args.held_seconds) if args.quick else args.held_seconds)
+            held = (stream_seconds, min(2.0, args.held_seconds) if args.quick else args.held_seconds)
             row = asyncio.run(measure(level, 1, fake_port, dawai_port, args.provider, model, pid, held))
             rows.append(row)
         tput = None
