@@ -34,6 +34,28 @@ def test_a_timeout_returns_none_and_loses_nothing():
     assert run(main()) == (None, "late")
 
 
+def test_each_wait_times_out_at_its_own_deadline_not_an_earlier_waits():
+    # A heartbeat wait that follows quick items counts from its own start, not from an
+    # earlier wait's (a timer reused across waits must not cut it short).
+    async def main():
+        loop = asyncio.get_running_loop()
+        stream = EventStream(_source(0.03, "a", 0.03, "b", 0.03, "c", 5.0, "late"))
+        got = []
+        while True:
+            started = loop.time()
+            item = await stream.next(0.1)
+            if item is None:
+                waited = loop.time() - started
+                break
+            got.append(item)
+        await stream.aclose()
+        return got, waited
+
+    got, waited = run(main())
+    assert got == ["a", "b", "c"]
+    assert waited >= 0.09
+
+
 def test_two_readers_each_get_an_item_and_neither_hangs():
     async def main():
         stream = EventStream(_source(0.02, "a", 0.02, "b"))
