@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from dawai.adapters.providers.http1 import Http1Transport, response_chunks
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+Handler = Callable[["Scripted", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class Scripted:
@@ -47,7 +47,7 @@ class Scripted:
     async def _run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
-            await self.handler(reader, writer)
+            await self.handler(self, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -95,13 +95,12 @@ async def _stream(client: httpx2.AsyncClient, url: str) -> httpx2.Response:
 
 
 def test_request_is_sent_as_given_and_connections_are_reused():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         while True:
             await server.read_request(reader)
             writer.write(ok(b"hello"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server:
             transport = Http1Transport()
             async with _client(transport) as client:
@@ -110,9 +109,8 @@ def test_request_is_sent_as_given_and_connections_are_reused():
                     assert (response.status_code, response.text) == (200, "hello")
             return server
 
-    server: Scripted = None  # type: ignore[assignment]
-    done = run(main())
-    assert done.connections == 1  # type: ignore[attr-defined]
+    server = run(main())
+    assert server.connections == 1
     first = server.requests[0]
     assert first.startswith(b"POST /v1/x?a=b&c=%20 HTTP/1.1\r\n")
     assert b"\r\nHost: 127.0.0.1:" in first and b"\r\nContent-Length: 8\r\n" in first
@@ -123,7 +121,7 @@ def test_chunks_arrive_as_they_are_sent():
     async def main():
         gate = asyncio.Event()
 
-        async def handler(reader, writer):
+        async def handler(server, reader, writer):
             await server.read_request(reader)
             writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
             await gate.wait()
@@ -145,7 +143,7 @@ def test_chunks_arrive_as_they_are_sent():
 
 
 def test_a_body_delimited_by_close_ends_at_eof_and_is_not_reused():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\npart one, ")
         await writer.drain()
@@ -153,23 +151,22 @@ def test_a_body_delimited_by_close_ends_at_eof_and_is_not_reused():
         writer.close()
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             texts = [(await client.get(server.url)).text for _ in range(2)]
-        return texts
+        return texts, server
 
-    server: Scripted = None  # type: ignore[assignment]
-    assert run(main()) == ["part one, part two"] * 2
+    texts, server = run(main())
+    assert texts == ["part one, part two"] * 2
     assert server.connections == 2
 
 
 def test_an_idle_connection_the_server_closed_is_dropped_or_retried():
-    async def hangs_up_when_idle(reader, writer):
+    async def hangs_up_when_idle(server, reader, writer):
         await server.read_request(reader)
         writer.write(ok(b"fine"))  # says keep-alive, then hangs up while idle
         await writer.drain()
 
-    async def hangs_up_on_the_next_request(reader, writer):
+    async def hangs_up_on_the_next_request(server, reader, writer):
         await server.read_request(reader)
         writer.write(ok(b"fine"))
         if server.connections == 1:  # the race: the close crosses the client's next request
@@ -181,29 +178,24 @@ def test_an_idle_connection_the_server_closed_is_dropped_or_retried():
             writer.write(ok(b"fine"))
 
     async def main(handler, pause):
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             first = (await client.get(server.url)).text
             await asyncio.sleep(pause)
             second = (await client.get(server.url)).text
-        return first, second
+        return (first, second), server.connections
 
-    server: Scripted = None  # type: ignore[assignment]
-    assert run(main(hangs_up_when_idle, 0.05)) == ("fine", "fine")
-    assert server.connections == 2
-    assert run(main(hangs_up_on_the_next_request, 0)) == ("fine", "fine")
-    assert server.connections == 2
+    assert run(main(hangs_up_when_idle, 0.05)) == (("fine", "fine"), 2)
+    assert run(main(hangs_up_on_the_next_request, 0)) == (("fine", "fine"), 2)
 
 
 def test_a_stream_cut_mid_body_raises_read_error():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
         await writer.drain()
         writer.transport.abort()
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             response = await _stream(client, server.url)
             got = []
@@ -213,22 +205,20 @@ def test_a_stream_cut_mid_body_raises_read_error():
             await response.aclose()
         return got
 
-    server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == [b"data: one\n\n"]
 
 
 def test_read_timeouts_before_the_head_and_between_chunks():
-    async def silent(reader, writer):
+    async def silent(server, reader, writer):
         await server.read_request(reader)
         await asyncio.sleep(5)
 
-    async def stalls(reader, writer):
+    async def stalls(server, reader, writer):
         await server.read_request(reader)
         writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
         await asyncio.sleep(5)
 
     async def main():
-        nonlocal server
         async with Scripted(silent) as server, _client(Http1Transport(), read=0.2) as client:
             with pytest.raises(httpx2.ReadTimeout):
                 await client.get(server.url)
@@ -240,18 +230,16 @@ def test_read_timeouts_before_the_head_and_between_chunks():
                 await anext(pieces)
             await response.aclose()
 
-    server: Scripted = None  # type: ignore[assignment]
     run(main())
 
 
 def test_closing_a_response_early_closes_the_connection():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
         await server.wait_for_eof(reader)
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server:
             transport = Http1Transport()
             async with _client(transport) as client:
@@ -261,17 +249,15 @@ def test_closing_a_response_early_closes_the_connection():
                 await asyncio.wait_for(server.client_closed.wait(), 2)
                 assert not transport._idle.get((b"http", b"127.0.0.1", server.port))
 
-    server: Scripted = None  # type: ignore[assignment]
     run(main())
 
 
 def test_connection_failures_and_garbage_map_to_httpx2_errors():
-    async def garbage(reader, writer):
+    async def garbage(server, reader, writer):
         await server.read_request(reader)
         writer.write(b"SPEAK FRIEND AND ENTER\r\n\r\n")
 
     async def main():
-        nonlocal server
         with contextlib.closing(__import__("socket").socket()) as sock:
             sock.bind(("127.0.0.1", 0))
             closed_port = sock.getsockname()[1]
@@ -284,7 +270,6 @@ def test_connection_failures_and_garbage_map_to_httpx2_errors():
             with pytest.raises(httpx2.RemoteProtocolError):
                 await client.get(server.url)
 
-    server: Scripted = None  # type: ignore[assignment]
     run(main())
 
 
@@ -302,7 +287,7 @@ def test_any_split_of_the_response_gives_the_same_body(body, cuts, chunked):
     else:
         wire = ok(body)
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         start = 0
         for cut in cuts:
@@ -315,27 +300,23 @@ def test_any_split_of_the_response_gives_the_same_body(body, cuts, chunked):
         writer.write(ok(b"again"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             first = (await client.get(server.url)).content
             second = (await client.get(server.url)).content
-        return first, second
+        return (first, second), server.connections
 
-    server: Scripted = None  # type: ignore[assignment]
-    assert run(main()) == (body, b"again")
-    assert server.connections == 1
+    assert run(main()) == ((body, b"again"), 1)
 
 
 def test_a_large_body_passes_the_high_water_mark_intact():
     body = bytes(range(256)) * 12_000  # ~3 MB: reading pauses and resumes
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(ok(body))
         await writer.drain()
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             response = await _stream(client, server.url)
             await asyncio.sleep(0.2)  # let more than the high-water mark arrive unread
@@ -343,19 +324,17 @@ def test_a_large_body_passes_the_high_water_mark_intact():
             await response.aclose()
         return data
 
-    server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == body
 
 
 def test_the_openai_sdk_maps_transport_failures_to_its_errors():
     """What the SDK makes of our errors is what the provider adapters rely on."""
 
-    async def silent(reader, writer):
+    async def silent(server, reader, writer):
         await server.read_request(reader)
         await asyncio.sleep(5)
 
     async def main():
-        nonlocal server
         async with Scripted(silent) as server:
             client = openai.AsyncOpenAI(
                 api_key="k",
@@ -377,7 +356,6 @@ def test_the_openai_sdk_maps_transport_failures_to_its_errors():
             await client.models.list()
         await client.close()
 
-    server: Scripted = None  # type: ignore[assignment]
     run(main())
 
 
@@ -416,14 +394,13 @@ def _transports_of(provider: object) -> list[object]:
 
 
 def test_the_pool_keeps_a_bounded_number_of_idle_connections_and_sweeps_them():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         while True:
             await server.read_request(reader)
             await asyncio.sleep(0.05)  # long enough for the four requests to overlap
             writer.write(ok(b"ok"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server:
             transport = Http1Transport(max_idle_per_origin=2, keepalive_expiry=0.3)
             origin = (b"http", b"127.0.0.1", server.port)
@@ -436,7 +413,6 @@ def test_the_pool_keeps_a_bounded_number_of_idle_connections_and_sweeps_them():
                 swept = len(transport._idle.get(origin, []))
         return kept, reused, swept
 
-    server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == (2, 4, 0)
 
 
@@ -457,7 +433,7 @@ def test_a_transport_outlives_its_event_loop(upstream):
 
 
 def test_bytes_on_an_idle_connection_drop_it():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(ok(b"fine"))
         await writer.drain()
@@ -467,16 +443,13 @@ def test_bytes_on_an_idle_connection_drop_it():
         writer.write(ok(b"wrong connection"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             first = (await client.get(server.url)).text
             await asyncio.sleep(0.1)
             second = (await client.get(server.url)).text
-        return first, second
+        return (first, second), server.connections
 
-    server: Scripted = None  # type: ignore[assignment]
-    assert run(main()) == ("fine", "fine")
-    assert server.connections == 2
+    assert run(main()) == (("fine", "fine"), 2)
 
 
 def test_every_stale_connection_in_the_pool_costs_at_most_one_retry():
@@ -484,7 +457,7 @@ def test_every_stale_connection_in_the_pool_costs_at_most_one_retry():
     request fails over to a fresh connection, never to the other stale one."""
     gate = {"stale": 2}
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         await asyncio.sleep(0.05)  # both first requests overlap: two connections
         writer.write(ok(b"fine"))
@@ -498,15 +471,12 @@ def test_every_stale_connection_in_the_pool_costs_at_most_one_retry():
             writer.write(ok(b"fine"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             first = await asyncio.gather(client.get(server.url), client.get(server.url))
             second = (await client.get(server.url)).text
-        return [r.text for r in first], second
+        return ([r.text for r in first], second), server.connections
 
-    server: Scripted = None  # type: ignore[assignment]
-    assert run(main()) == (["fine", "fine"], "fine")
-    assert server.connections == 3
+    assert run(main()) == ((["fine", "fine"], "fine"), 3)
 
 
 def test_https_with_a_verified_certificate_and_a_refused_one():
@@ -518,24 +488,22 @@ def test_https_with_a_verified_certificate_and_a_refused_one():
     trusting = ssl.create_default_context()
     ca.configure_trust(trusting)
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         while True:
             await server.read_request(reader)
             writer.write(CHUNKED_HEAD + chunk(b"data: secret\n\n") + b"0\r\n\r\n")
 
     async def main():
-        nonlocal server
         async with Scripted(handler, tls=server_tls) as server:
             async with _client(Http1Transport(ssl_context=trusting)) as client:
                 texts = [(await client.get(server.url)).text for _ in range(2)]
             async with _client(Http1Transport(ssl_context=ssl.create_default_context())) as client:
                 with pytest.raises(httpx2.ConnectError):
                     await client.get(server.url)  # the system trust store does not know our CA
-        return texts
+        return texts, server.connections
 
-    server: Scripted = None  # type: ignore[assignment]
-    assert run(main()) == ["data: secret\n\n"] * 2
-    assert server.connections == 1  # both requests on one connection; the refused one never got in
+    # Both requests on one connection; the refused one never got in.
+    assert run(main()) == (["data: secret\n\n"] * 2, 1)
 
 
 def test_an_encoded_body_is_decoded_by_httpx2_whole_or_streamed():
@@ -544,13 +512,12 @@ def test_an_encoded_body_is_decoded_by_httpx2_whole_or_streamed():
 
     packed = gzip.compress(b"data: squeezed\n\n" * 50)
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         while True:
             await server.read_request(reader)
             writer.write(ok(packed, b"content-encoding: gzip\r\n"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             whole = (await client.get(server.url)).content
             response = await _stream(client, server.url)
@@ -558,7 +525,6 @@ def test_an_encoded_body_is_decoded_by_httpx2_whole_or_streamed():
             await response.aclose()
         return whole, streamed
 
-    server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == (b"data: squeezed\n\n" * 50,) * 2
 
 
@@ -569,24 +535,21 @@ def test_a_pooled_connection_already_closing_is_not_written_to(loop_name):
     uvicorn serves on): it is skipped, or the request is retried on a fresh one."""
     import uvloop
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         while True:
             await server.read_request(reader)
             writer.write(ok(b"fine"))
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             transport = client._transport
             assert (await client.get(server.url)).text == "fine"
             (pooled,) = transport._idle[(b"http", b"127.0.0.1", server.port)]
             pooled.transport.close()  # closing now; connection_lost comes on a later loop turn
-            return (await client.get(server.url)).text
+            return (await client.get(server.url)).text, server.connections
 
-    server: Scripted = None  # type: ignore[assignment]
     runner = uvloop.run if loop_name == "uvloop" else asyncio.run
-    assert runner(asyncio.wait_for(main(), 10)) == "fine"
-    assert server.connections == 2
+    assert runner(asyncio.wait_for(main(), 10)) == ("fine", 2)
 
 
 @pytest.mark.parametrize("together", [False, True])
@@ -594,7 +557,7 @@ def test_interim_1xx_responses_are_skipped(together):
     """A 103 Early Hints (or 100 Continue) before the answer: the caller gets the final
     response, with its own headers, and the next request on the connection its own."""
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         for n in (1, 2):
             await server.read_request(reader)
             early = b"HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n"
@@ -608,14 +571,12 @@ def test_interim_1xx_responses_are_skipped(together):
                 writer.write(final)
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             first = await client.post(server.url, content=b"1")
             second = await client.post(server.url, content=b"2")
-        return first, second
+        return first, second, server
 
-    server: Scripted = None  # type: ignore[assignment]
-    first, second = run(main())
+    first, second, server = run(main())
     assert (first.status_code, first.text, second.text) == (200, "answer 1", "answer 2")
     assert "link" not in first.headers
     assert server.connections == 1
@@ -625,21 +586,20 @@ def test_a_post_on_a_stale_connection_is_not_sent_twice():
     """The server read the POST and closed: it may have acted on it, so the transport
     reports a connection error rather than sending it again (GETs are retried)."""
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(ok(b"fine"))
         await server.read_request(reader)
         writer.transport.abort()
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             assert (await client.post(server.url, content=b'{"n": 1}')).text == "fine"
             with pytest.raises(httpx2.RemoteProtocolError):
                 await client.post(server.url, content=b'{"n": 2}')
+        return server
 
-    server: Scripted = None  # type: ignore[assignment]
-    run(main())
+    server = run(main())
     assert [r.split(b"\r\n\r\n", 1)[1] for r in server.requests] == [b'{"n": 1}', b'{"n": 2}']
 
 
@@ -647,7 +607,7 @@ def test_a_reset_ends_a_close_delimited_body_with_an_error():
     import socket
     import struct
 
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\ndata: partial")
         await writer.drain()
@@ -657,7 +617,6 @@ def test_a_reset_ends_a_close_delimited_body_with_an_error():
         writer.transport.abort()  # RST, not FIN: the body did not end
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             response = await _stream(client, server.url)
             with pytest.raises(httpx2.ReadError):
@@ -665,12 +624,11 @@ def test_a_reset_ends_a_close_delimited_body_with_an_error():
                     pass
             await response.aclose()
 
-    server: Scripted = None  # type: ignore[assignment]
     run(main())
 
 
 def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         await server.read_request(reader)
         writer.write(CHUNKED_HEAD)
         await writer.drain()
@@ -680,7 +638,6 @@ def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
         writer.write(chunk(b"two") + b"0\r\n\r\n")
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport(), read=0.3) as client:
             response = await _stream(client, server.url)
             pieces = response_chunks(response)
@@ -690,7 +647,6 @@ def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
             await response.aclose()
         return got
 
-    server: Scripted = None  # type: ignore[assignment]
     assert run(main()) == [b"one", b"two"]
 
 
@@ -700,20 +656,18 @@ def test_the_read_timeout_runs_while_the_reader_waits_not_while_it_works():
     ids=["a second response", "garbage"],
 )
 def test_bytes_after_the_response_in_the_same_segment_are_dropped_with_the_connection(extra):
-    async def handler(reader, writer):
+    async def handler(server, reader, writer):
         while True:
             await server.read_request(reader)
             writer.write(ok(b"hi") + extra)  # one write: one segment
 
     async def main():
-        nonlocal server
         async with Scripted(handler) as server, _client(Http1Transport()) as client:
             first = await client.get(server.url)
             second = await client.get(server.url)
-        return first, second
+        return first, second, server
 
-    server: Scripted = None  # type: ignore[assignment]
-    first, second = run(main())
+    first, second, server = run(main())
     assert (first.status_code, first.text, second.text) == (200, "hi", "hi")
     assert "x-late" not in first.headers
     assert server.connections == 2  # the first connection was not trusted again
