@@ -17,6 +17,7 @@ import httpx2
 import msgspec
 
 from dawai.adapters.providers.http1 import Http1Transport
+from dawai.adapters.providers.lean_client import lean_client_class
 
 __all__ = ["post_raw", "sdk_http_client", "shared_ssl_context"]
 
@@ -46,8 +47,9 @@ def sdk_http_client(
     client_class: type[httpx2.AsyncClient], read_timeout: float, connect_timeout: float
 ) -> Any:
     """An SDK's own default client class (``DefaultAsyncHttpxClient``, which keeps the
-    SDK's defaults) on ``Http1Transport`` and the shared TLS context."""
-    return client_class(
+    SDK's defaults) on ``Http1Transport`` and the shared TLS context, with the fast paths
+    of ``lean_client_class``."""
+    return lean_client_class(client_class)(
         transport=Http1Transport(ssl_context=shared_ssl_context()),
         timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
     )

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dawai.adapters.providers.http1 import Http1Transport, response_chunks
+from dawai.adapters.providers.lean_client import lean_client_class
 
 Handler = Callable[["Scripted", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -359,7 +360,7 @@ def test_the_openai_sdk_maps_transport_failures_to_its_errors():
     run(main())
 
 
-def test_every_sdk_adapter_closes_its_transport():
+def test_every_sdk_adapter_sends_through_a_lean_client_and_closes_its_transport():
     """google-genai leaves a client it was handed open; the adapters close theirs."""
     from dawai.adapters.providers.anthropic import AnthropicProvider
     from dawai.adapters.providers.gemini import GeminiProvider
@@ -374,7 +375,9 @@ def test_every_sdk_adapter_closes_its_transport():
             (GeminiProvider, "google"),
         ):
             provider = cls(ProviderConfig(name=name, api_key="k", base_url="http://127.0.0.1:9"))
-            transports = [t for t in _transports_of(provider) if isinstance(t, Http1Transport)]
+            clients = _http_clients_of(provider)
+            assert clients and all(lean_client_class(type(c)) is type(c) for c in clients), name
+            transports = [c._transport for c in clients if isinstance(c._transport, Http1Transport)]
             assert transports, name
             await provider.aclose()
             closed.append(all(t._closed for t in transports))
@@ -383,13 +386,12 @@ def test_every_sdk_adapter_closes_its_transport():
     assert run(main()) == [True, True, True]
 
 
-def _transports_of(provider: object) -> list[object]:
+def _http_clients_of(provider: object) -> list[httpx2.AsyncClient]:
     found = []
     for value in vars(provider).values():
         client = getattr(value, "_client", value)  # the SDK client wraps an httpx2 client
-        transport = getattr(client, "_transport", None)
-        if transport is not None:
-            found.append(transport)
+        if isinstance(client, httpx2.AsyncClient):
+            found.append(client)
     return found
 
 
