@@ -293,7 +293,7 @@ def main() -> int:
     parser.add_argument("--held-seconds", type=float, default=6.0, help="how long each held level runs")
     parser.add_argument(
         "--server",
-        choices=("dawai", "floor-raw", "floor-litestar"),
+        choices=("dawai", "floor-raw", "floor-litestar", "floor-litestar-sdk"),
         default="dawai",
         help="the server under test: dawai serve, or a reference proxy (bench/floor_proxies.py)",
     )
@@ -334,7 +334,7 @@ def main() -> int:
         )
         if args.server == "dawai":
             command = ["-m", "dawai.bootstrap.cli", "serve", "--workers", str(args.workers)]
-        else:  # a reference proxy with none of DAWAI in it (bench/floor_proxies.py)
+        else:  # a reference proxy (bench/floor_proxies.py)
             kind = args.server.removeprefix("floor-")
             command = ["bench/floor_proxies.py", kind, "--upstream-port", str(fake_port)]
         server = subprocess.Popen([sys.executable, *command, "--port", str(dawai_port)], cwd=ROOT, env=env)

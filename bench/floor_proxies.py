@@ -1,19 +1,24 @@
-"""Reference proxies: what a chat stream costs on this machine with none of DAWAI in it.
+"""Reference proxies: what a chat stream costs on this machine with (almost) none of DAWAI
+in it.
 
-Two servers do the least a streaming chat proxy must do, for the OpenAI wire only: read
-``{"message", "model"}``, send the upstream request on a pooled keep-alive connection,
-split the upstream's SSE, decode each chunk and write DAWAI's ``text`` frames and
-``[DONE]``. No validation beyond that, no keys, no prompt, no retries, no SDK.
+Each server does the least a streaming chat proxy must do, for the OpenAI wire only:
+read ``{"message", "model"}``, send the upstream request on a pooled keep-alive
+connection, split the upstream's SSE, decode each chunk and write DAWAI's ``text``
+frames and ``[DONE]``. No validation beyond that, no keys, no prompt, no retries.
 
 - ``raw``: an asyncio protocol on uvloop and httptools, no framework.
 - ``litestar``: uvicorn and a Litestar handler, as ``dawai serve`` runs; the body goes
   straight to ASGI ``send``.
+- ``litestar-sdk``: ``litestar``, but the upstream request goes through the official
+  ``openai`` SDK (``client.post``, on DAWAI's ``Http1Transport`` and lean client, the body
+  read raw), which every provider call must (DEVELOPERS.md): the least any compliant
+  implementation costs on this machine.
 
 They exist to be measured by ``bench/chat_overhead.py --server floor-raw`` (or
-``floor-litestar``), so that DAWAI's figures can be read against what the platform
-itself costs. Never a server to deploy.
+``floor-litestar``, ``floor-litestar-sdk``), so that DAWAI's figures can be read against
+what the platform itself costs. Never a server to deploy.
 
-    python bench/floor_proxies.py raw|litestar --port N --upstream-port M
+    python bench/floor_proxies.py raw|litestar|litestar-sdk --port N --upstream-port M
 """
 
 from __future__ import annotations
@@ -222,6 +227,52 @@ async def stream_chat(data: ChatBody) -> RelayResponse:
     return RelayResponse(queue)
 
 
+_SDK: list[Any] = []  # the openai client, made on first use inside the server's loop
+_PUMPS: set[asyncio.Task[None]] = set()
+
+
+@post("/api/stream/chat", status_code=200)
+async def stream_chat_sdk(data: ChatBody) -> RelayResponse:
+    from dawai.adapters.providers.http1 import response_chunks
+    from dawai.adapters.providers.transport import post_raw
+
+    if not _SDK:
+        import logging
+
+        import openai
+
+        from dawai.adapters.providers.transport import sdk_http_client
+
+        logging.getLogger("httpx2").setLevel(logging.WARNING)  # as in dawai serve
+
+        http = sdk_http_client(openai.DefaultAsyncHttpxClient, 300.0, 5.0)
+        base = f"http://{HOST}:{UPSTREAM_PORT}/v1"
+        _SDK.append(openai.AsyncOpenAI(api_key="floor", base_url=base, max_retries=0, http_client=http))
+    body = {
+        "model": data.model.split("/", 1)[-1],
+        "stream": True,
+        "messages": [{"role": "user", "content": data.message}],
+    }
+    response = await post_raw(_SDK[0], "/chat/completions", body, stream=True)
+    queue: asyncio.Queue[tuple[bytes, bool]] = asyncio.Queue()
+
+    async def pump() -> None:
+        parser = SSEParser()
+        try:
+            async for chunk in response_chunks(response):
+                frames = frames_of(parser, chunk)
+                if frames:
+                    queue.put_nowait((frames, False))
+        finally:
+            await response.aclose()
+            queue.put_nowait((b"", True))
+
+    task = asyncio.get_running_loop().create_task(pump())
+    _PUMPS.add(task)
+    task.add_done_callback(_PUMPS.discard)
+    return RelayResponse(queue)
+
+
 @get("/health")
 async def health() -> str:
     return "ok"
@@ -230,7 +281,7 @@ async def health() -> str:
 def main() -> int:
     global UPSTREAM_PORT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("kind", choices=("raw", "litestar"))
+    parser.add_argument("kind", choices=("raw", "litestar", "litestar-sdk"))
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--upstream-port", type=int, required=True)
     args = parser.parse_args()
@@ -242,7 +293,7 @@ def main() -> int:
         return 0
     import uvicorn
 
-    app = Litestar([stream_chat, health])
+    app = Litestar([stream_chat_sdk if args.kind == "litestar-sdk" else stream_chat, health])
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False)
