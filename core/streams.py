@@ -3,8 +3,10 @@ a timeout, so a slow upstream can be answered with heartbeats without cancelling
 
 Closing the stream cancels the pump at its current ``await``, which closes the upstream
 connection (the provider adapters clean up in ``finally``). The buffer is a deque and a
-single waiter future, and a timeout is one timer per wait: a streamed chunk costs no
-``asyncio.Queue`` and no ``asyncio.timeout`` (docs/adr/0006).
+waiter future per wait; timeouts share one timer per stream, moved only when it fires
+before the waiting reader's own deadline. A streamed chunk costs no ``asyncio.Queue``,
+no ``asyncio.timeout`` and no timer of its own: a heartbeat wait of 10 s that an item
+ends after 10 ms leaves the timer where it is (docs/adr/0006).
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ def _wake(waiter: asyncio.Future[bool], by_item: bool = True) -> None:
         waiter.set_result(by_item)
 
 
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    _wake(waiter, by_item=False)
+# A timer may fire up to a millisecond early (uvloop counts in whole milliseconds).
+_TIMER_SLACK = 0.001
 
 
 class EventStream(Generic[T]):
@@ -41,7 +43,9 @@ class EventStream(Generic[T]):
         # Unbounded on purpose: the pump never awaits outside the source, so a timeout or
         # a cancellation always lands inside the source, where its clean-up lives.
         self._items: deque[T | _End | BaseException] = deque()
-        self._waiters: list[asyncio.Future[bool]] = []  # one, but for a rare second reader
+        # Readers waiting, each with its deadline (None: none); one, but for a rare second.
+        self._waiters: list[tuple[asyncio.Future[bool], float | None]] = []
+        self._timer: asyncio.TimerHandle | None = None  # at or before the earliest deadline
         self._task: asyncio.Task[None] | None = None
         self._done = False
 
@@ -50,8 +54,31 @@ class EventStream(Generic[T]):
 
     def _put(self, item: T | _End | BaseException) -> None:
         self._items.append(item)
-        for waiter in self._waiters:
+        for waiter, _ in self._waiters:
             _wake(waiter)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, deadline: float) -> None:
+        """Make sure the timer fires no later than ``deadline``."""
+        timer = self._timer
+        if timer is None or timer.when() > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer = loop.call_at(deadline, self._on_timer, loop)
+
+    def _on_timer(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Expire the waits whose deadline has come; move the timer to the next one."""
+        self._timer = None
+        now = loop.time() + _TIMER_SLACK
+        later: float | None = None
+        for waiter, deadline in self._waiters:
+            if deadline is None or waiter.done():
+                continue
+            if deadline <= now:
+                _wake(waiter, by_item=False)
+            elif later is None or deadline < later:
+                later = deadline
+        if later is not None:
+            self._timer = loop.call_at(later, self._on_timer, loop)
 
     async def _pump(self) -> None:
         put = self._put
@@ -90,33 +117,27 @@ class EventStream(Generic[T]):
         items = self._items
         if not items:
             loop = asyncio.get_running_loop()
-            timer = None
-            try:
-                while not items:
-                    waiter: asyncio.Future[bool] = loop.create_future()
-                    if timeout is not None and timer is None:
-                        timer = loop.call_later(timeout, _expire, waiter)
-                    elif timer is not None:  # woken for an item another reader took: same deadline
-                        spent, timer = timer, loop.call_at(timer.when(), _expire, waiter)
-                        spent.cancel()
-                    self._waiters.append(waiter)
-                    try:
-                        by_item = await waiter
-                    finally:
-                        self._waiters.remove(waiter)
-                    if self._done:
-                        raise StopAsyncIteration
-                    if not by_item and not items:
-                        return None
-            finally:
-                if timer is not None:
-                    timer.cancel()
+            deadline = None if timeout is None else loop.time() + timeout
+            while not items:
+                waiter: asyncio.Future[bool] = loop.create_future()
+                entry = (waiter, deadline)
+                self._waiters.append(entry)
+                if deadline is not None:
+                    self._arm(loop, deadline)
+                try:
+                    by_item = await waiter
+                finally:
+                    self._waiters.remove(entry)
+                if self._done:
+                    raise StopAsyncIteration
+                if not by_item and not items:
+                    return None
         item = items.popleft()
         if isinstance(item, _End):
-            self._done = True
+            self._finish()
             raise StopAsyncIteration
         if isinstance(item, BaseException):
-            self._done = True
+            self._finish()
             raise item
         return item
 
@@ -135,9 +156,15 @@ class EventStream(Generic[T]):
         finally:
             await self.aclose()
 
-    async def aclose(self) -> None:
+    def _finish(self) -> None:
         self._done = True
-        for waiter in self._waiters:  # another reader waiting: it learns of the end
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    async def aclose(self) -> None:
+        self._finish()
+        for waiter, _ in self._waiters:  # another reader waiting: it learns of the end
             _wake(waiter)
         task = self._task
         if task is not None and not task.done():

@@ -105,3 +105,54 @@ def test_the_end_reaches_every_reader():
         return [type(r).__name__ for r in results]
 
     assert run(main()) == ["StopAsyncIteration", "StopAsyncIteration"]
+
+
+def test_quick_items_leave_the_heartbeat_timer_where_it_is():
+    # One timer per stream, not one per wait: items that end long waits early never
+    # touch it, and it is gone once the stream has ended.
+    async def main():
+        stream = EventStream(_source(*(x for i in range(20) for x in (0.001, i))))
+        await stream.next(10.0)
+        timer = stream._timer
+        timers = set()
+        while True:
+            try:
+                await stream.next(10.0)
+            except StopAsyncIteration:
+                break
+            timers.add(id(stream._timer))
+        return timer is not None, timers == {id(timer)}, stream._timer
+
+    assert run(main()) == (True, True, None)
+
+
+def test_a_shorter_wait_after_a_longer_one_ends_at_its_own_deadline():
+    async def main():
+        loop = asyncio.get_running_loop()
+        stream = EventStream(_source("a", 3.0, "late"))
+        assert await stream.next(4.0) == "a"  # leaves a timer set 4 s ahead
+        started = loop.time()
+        item = await stream.next(0.05)
+        waited = loop.time() - started
+        await stream.aclose()
+        return item, waited
+
+    item, waited = run(main())
+    assert item is None
+    assert 0.04 <= waited < 1.0
+
+
+def test_a_longer_wait_after_a_shorter_one_is_not_cut_short():
+    async def main():
+        loop = asyncio.get_running_loop()
+        stream = EventStream(_source("a", 0.3, "b", 5.0, "late"))
+        assert await stream.next(0.05) == "a"  # leaves a timer set 50 ms ahead
+        started = loop.time()
+        item = await stream.next(1.0)
+        waited = loop.time() - started
+        await stream.aclose()
+        return item, waited
+
+    item, waited = run(main())
+    assert item == "b"
+    assert waited >= 0.25
