@@ -126,33 +126,28 @@ def test_quick_items_leave_the_heartbeat_timer_where_it_is():
     assert run(main()) == (True, True, None)
 
 
-def test_a_shorter_wait_after_a_longer_one_ends_at_its_own_deadline():
+@pytest.mark.parametrize(
+    ("steps", "first_wait", "second_wait", "expected", "bounds"),
+    [
+        # shorter after longer: the timer set 4 s ahead is moved to 50 ms
+        (("a", 3.0, "late"), 4.0, 0.05, None, (0.04, 1.0)),
+        # longer after shorter: the timer set 50 ms ahead fires, and the wait goes on
+        (("a", 0.3, "b", 5.0, "late"), 0.05, 1.0, "b", (0.25, 1.0)),
+    ],
+)
+def test_a_wait_ends_at_its_own_deadline_whatever_the_last_wait_set(
+    steps, first_wait, second_wait, expected, bounds
+):
     async def main():
         loop = asyncio.get_running_loop()
-        stream = EventStream(_source("a", 3.0, "late"))
-        assert await stream.next(4.0) == "a"  # leaves a timer set 4 s ahead
+        stream = EventStream(_source(*steps))
+        assert await stream.next(first_wait) == "a"
         started = loop.time()
-        item = await stream.next(0.05)
+        item = await stream.next(second_wait)
         waited = loop.time() - started
         await stream.aclose()
         return item, waited
 
     item, waited = run(main())
-    assert item is None
-    assert 0.04 <= waited < 1.0
-
-
-def test_a_longer_wait_after_a_shorter_one_is_not_cut_short():
-    async def main():
-        loop = asyncio.get_running_loop()
-        stream = EventStream(_source("a", 0.3, "b", 5.0, "late"))
-        assert await stream.next(0.05) == "a"  # leaves a timer set 50 ms ahead
-        started = loop.time()
-        item = await stream.next(1.0)
-        waited = loop.time() - started
-        await stream.aclose()
-        return item, waited
-
-    item, waited = run(main())
-    assert item == "b"
-    assert waited >= 0.25
+    assert item == expected
+    assert bounds[0] <= waited < bounds[1]
