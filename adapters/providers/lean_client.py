@@ -27,13 +27,29 @@ from typing import Any
 
 import httpx2
 from httpx2 import USE_CLIENT_DEFAULT
-from httpx2._client import BoundAsyncStream, ClientState
+from httpx2._client import BoundAsyncStream, ClientState, UseClientDefault
 from httpx2._exceptions import request_context
 
 __all__ = ["lean_client_class"]
 
 _URL_CACHE_SIZE = 256
 _logger = logging.getLogger("httpx2")
+# What the fast paths stand in for. A base class that overrides one of them, or a patch
+# of httpx2's own (instrumentation does that), gets httpx2's path, never ours.
+_STOOD_IN_FOR = (
+    "send",
+    "_send_handling_auth",
+    "_send_handling_redirects",
+    "_send_single_request",
+    "_build_request_auth",
+    "_merge_url",
+    "_merge_headers",
+)
+_ORIGINALS = {name: getattr(httpx2.AsyncClient, name) for name in _STOOD_IN_FOR}
+
+
+def _httpx2_unpatched() -> bool:
+    return all(getattr(httpx2.AsyncClient, name) is original for name, original in _ORIGINALS.items())
 
 
 class _LeanClient(httpx2.AsyncClient):
@@ -57,9 +73,11 @@ class _LeanClient(httpx2.AsyncClient):
 
     def _merge_headers(self, headers: Any = None) -> Any:
         if headers is None:
-            return self.headers
+            return httpx2.Headers(self.headers)
         given = headers if isinstance(headers, httpx2.Headers) else httpx2.Headers(headers)
         names = {lower for _, lower, _ in given._list}
+        if not all(name.isascii() for name in names):  # httpx2 decodes and may refuse them
+            return super()._merge_headers(given)
         merged = httpx2.Headers()
         merged._list = [item for item in self.headers._list if item[1] not in names] + given._list
         return merged
@@ -74,17 +92,20 @@ class _LeanClient(httpx2.AsyncClient):
     ) -> httpx2.Response:
         url = request.url
         if (
-            auth is not USE_CLIENT_DEFAULT
+            not isinstance(auth, UseClientDefault)
             or self._auth is not None
             or url.username
             or url.password
             or self._event_hooks["request"]
             or self._event_hooks["response"]
             or self.is_closed
+            or self.max_redirects < 0
+            or not isinstance(request.stream, httpx2.AsyncByteStream)
+            or not _httpx2_unpatched()
         ):
             return await super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
         self._state = ClientState.OPENED
-        if follow_redirects is USE_CLIENT_DEFAULT:
+        if isinstance(follow_redirects, UseClientDefault):
             follow_redirects = self.follow_redirects
         self._set_timeout(request)
         response = await self._send_once(request)
@@ -115,7 +136,9 @@ class _LeanClient(httpx2.AsyncClient):
             response = await transport.handle_async_request(request)
         response.request = request
         response.stream = BoundAsyncStream(response.stream, start=start)
-        if "set-cookie" in response.headers:
+        response.history = []
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
             self.cookies.extract_cookies(response)
         response.default_encoding = self._default_encoding
         if _logger.isEnabledFor(logging.INFO):
@@ -133,7 +156,10 @@ class _LeanClient(httpx2.AsyncClient):
 @cache
 def lean_client_class(base: type[httpx2.AsyncClient]) -> type[httpx2.AsyncClient]:
     """``base`` (an SDK's ``DefaultAsyncHttpxClient``, or ``httpx2.AsyncClient``) with the
-    fast paths above; its own defaults are kept."""
+    fast paths above; its own defaults are kept. A ``base`` that overrides what they
+    stand in for is returned as it is."""
     if issubclass(base, _LeanClient):
+        return base
+    if any(getattr(base, name) is not getattr(httpx2.AsyncClient, name) for name in _STOOD_IN_FOR):
         return base
     return type(f"Lean{base.__name__}", (_LeanClient, base), {})

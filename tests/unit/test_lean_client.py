@@ -185,3 +185,88 @@ def test_the_sdks_default_client_keeps_its_defaults():
     assert (client.follow_redirects, client.timeout) == (reference.follow_redirects, reference.timeout)
     assert lean_client_class(openai.DefaultAsyncHttpxClient) is type(client)
     assert lean_client_class(type(client)) is type(client)
+
+
+async def _outcome(client: httpx2.AsyncClient, make: Callable[[httpx2.AsyncClient], object]) -> object:
+    """What a call gives: the response's summary, or the exception's type and message."""
+    try:
+        result = make(client)
+        if asyncio.iscoroutine(result):
+            result = await result
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    if isinstance(result, httpx2.Request):
+        return result.method, str(result.url), result.headers.raw
+    assert isinstance(result, httpx2.Response)
+    return _summary(result)
+
+
+def _with_a_non_ascii_default(client: httpx2.AsyncClient) -> httpx2.Request:
+    client.headers["X-É"] = "default"  # possible after construction only
+    return client.build_request("GET", "http://x.example/", headers=[(b"X-\xc3\x89", b"given")])
+
+
+def _history_carrying(request: httpx2.Request) -> httpx2.Response:
+    return httpx2.Response(200, history=[httpx2.Response(399)], content=b"ok")
+
+
+@pytest.mark.parametrize(
+    ("handler", "options", "make"),
+    [
+        # a non-ASCII header name: httpx2 decodes names while merging, and refuses this one
+        (
+            _redirecting,
+            {},
+            lambda c: c.build_request("GET", "http://x.example/", headers=[(b"X-Caf\xc3\xa9", b"1")]),
+        ),
+        (_redirecting, {}, _with_a_non_ascii_default),
+        # a body that only a sync client can send
+        (
+            _redirecting,
+            {},
+            lambda c: c.send(httpx2.Request("POST", "http://x.example/echo", content=iter([b"ab"]))),
+        ),
+        # whatever history a transport's response carries, the client's is its own
+        (_history_carrying, {}, lambda c: c.get("http://x.example/")),
+        (_redirecting, {"max_redirects": -1}, lambda c: c.get("http://x.example/plain")),
+        (
+            _redirecting,
+            {"follow_redirects": False},
+            lambda c: c.post("http://x.example/old", follow_redirects=httpx2._client.UseClientDefault()),
+        ),
+    ],
+)
+def test_edge_cases_answer_as_httpx2_does(handler, options, make):
+    async def main():
+        lean, plain, seen_lean, seen_plain = _pair(handler, **options)
+        return [await _outcome(client, make) for client in (lean, plain)], seen_lean, seen_plain
+
+    (ours, theirs), seen_lean, seen_plain = asyncio.run(main())
+    assert ours == theirs
+    assert seen_lean == seen_plain
+
+
+def test_a_base_that_overrides_what_the_fast_paths_replace_is_left_as_it_is():
+    class Routed(httpx2.AsyncClient):
+        async def send(self, request, **kwargs):  # e.g. a pool per event loop
+            return await super().send(request, **kwargs)
+
+    assert lean_client_class(Routed) is Routed
+
+
+def test_a_patched_httpx2_send_is_honoured(monkeypatch):
+    calls = []
+    original = httpx2.AsyncClient.send
+
+    async def instrumented(self, request, **kwargs):
+        calls.append(str(request.url))
+        return await original(self, request, **kwargs)
+
+    async def main():
+        lean, *_ = _pair(_redirecting)
+        monkeypatch.setattr(httpx2.AsyncClient, "send", instrumented)
+        response = await lean.get("http://x.example/plain")
+        return response.status_code
+
+    assert asyncio.run(main()) == 200
+    assert calls == ["http://x.example/plain"]
