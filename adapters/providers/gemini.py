@@ -1,9 +1,12 @@
 """Gemini through the official ``google-genai`` SDK.
 
-google-genai sends a streaming request on the first iteration, not when the call is
-awaited, so ChatService's retry loop (which pulls up to the first token) sees its 429s.
-Closing its stream does not cancel the upstream request; cancelling the reading task does,
-which is what ``EventStream.aclose`` does.
+Replies come through the SDK's ``generate_content``. Streams go through the SDK's own API
+client, which builds, authenticates, sends and maps error statuses, but whose streaming
+method parses every chunk three times (JSON, back to JSON, then JSON into pydantic
+models: ~300 µs a chunk here, most of a stream's cost), and refuses to hand over the raw
+response. We ask the client for the streamed HTTP response and decode its Server-Sent
+Events with msgspec, as the other adapters do (docs/adr/0007). Closing the response
+closes its connection, so the upstream sees the client leave.
 """
 
 from __future__ import annotations
@@ -18,12 +21,55 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
+from dawai.adapters.providers.http1 import response_chunks
+from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import sdk_http_client, shared_ssl_context
-from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
+from dawai.core.errors import DawaiError, InvalidInput, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["GeminiProvider"]
+
+
+class _Part(msgspec.Struct):
+    text: str | None = None
+    thought: bool | None = None
+
+
+class _Content(msgspec.Struct):
+    parts: list[_Part] = []
+
+
+class _Candidate(msgspec.Struct, rename="camel"):
+    content: _Content | None = None
+    finish_reason: str | None = None
+
+
+class _UsageMetadata(msgspec.Struct, rename="camel"):
+    prompt_token_count: int | None = None
+    candidates_token_count: int | None = None
+
+
+class _Error(msgspec.Struct):
+    code: int | None = None
+    message: str | None = None
+
+
+class _Chunk(msgspec.Struct, rename="camel"):
+    candidates: list[_Candidate] = []
+    usage_metadata: _UsageMetadata | None = None
+    error: _Error | None = None
+
+
+_decode_chunk = msgspec.json.Decoder(_Chunk).decode
+
+
+def _model_path(model: str) -> str:
+    """The Gemini API's resource name for ``model``, as google-genai writes it (and with
+    the names it refuses refused)."""
+    if not model or ".." in model or "?" in model or "&" in model:
+        raise InvalidInput(f"Invalid Gemini model name {model!r}.")
+    return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
 
 
 def _headers(exc: genai_errors.APIError) -> Any:
@@ -101,30 +147,67 @@ class GeminiProvider:
             raise UpstreamTruncated(f"The {self.name} reply has no finishReason.", provider=self.name)
         return LLMReply(_text(response), _usage(response), reason)
 
+    def _stream_body(self, request: LLMRequest) -> dict[str, Any]:
+        """The request ``generate_content_stream`` sends for ``_args(request)``."""
+        body: dict[str, Any] = {
+            "contents": [
+                {"parts": [{"text": m.content}], "role": "model" if m.role == "assistant" else "user"}
+                for m in request.messages
+            ]
+        }
+        if request.system:
+            body["systemInstruction"] = {"parts": [{"text": request.system}], "role": "user"}
+        config: dict[str, Any] = {"maxOutputTokens": request.max_tokens}
+        if request.temperature is not None:
+            config["temperature"] = request.temperature
+        body["generationConfig"] = config
+        return body
+
+    async def _open_stream(self, request: LLMRequest) -> httpx2.Response:
+        """The SDK's API client builds and sends the request; its streamed response, raw."""
+        api = self._client.aio._api_client
+        path = f"{_model_path(request.model)}:streamGenerateContent?alt=sse"
+        try:
+            sent = await api._async_request(
+                http_request=api._build_request("post", path, self._stream_body(request)), stream=True
+            )
+        except Exception as exc:
+            raise self._failure(exc) from None
+        return sent.response_stream
+
     async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
+        response = await self._open_stream(request)
         reason: str | None = None
         usage: Usage | None = None
-        stream: Any = None
         started = False
         try:
-            stream = await self._client.aio.models.generate_content_stream(**self._args(request))
-            async for chunk in stream:
+            async for _event, data in sse_events(response_chunks(response)):
                 started = True
-                text = _text(chunk)
-                if text:
-                    yield TextDelta(text)
-                usage = _usage(chunk) or usage
-                reason = _finish(chunk) or reason
+                try:
+                    chunk = _decode_chunk(data)
+                except msgspec.DecodeError:
+                    raise UpstreamError(
+                        f"The {self.name} stream sent invalid JSON.", provider=self.name
+                    ) from None
+                if chunk.error is not None:  # reported mid-stream, as google-genai reports it
+                    code, message = chunk.error.code or 502, chunk.error.message
+                    raise status_failure(self.name, code, message, response.headers, self._key)
+                if chunk.candidates:
+                    candidate = chunk.candidates[0]
+                    if candidate.content is not None:
+                        text = "".join(p.text for p in candidate.content.parts if p.text and not p.thought)
+                        if text:
+                            yield TextDelta(text)
+                    reason = candidate.finish_reason or reason
+                meta = chunk.usage_metadata
+                if meta is not None:
+                    usage = Usage(meta.prompt_token_count or 0, meta.candidates_token_count or 0)
         except DawaiError:
             raise
-        except genai_errors.APIError as exc:
-            raise self._failure(exc) from None
         except Exception as exc:
             raise broken_stream(self.name, exc, started=started) from None
         finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await response.aclose()
         for event in stream_end(self.name, reason, usage, "a finishReason"):
             yield event
 

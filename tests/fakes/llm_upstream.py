@@ -17,6 +17,8 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
 ``fail_times=K``   with status: fail only the first K requests for this exact model string
 ``cut_after=N``    stream N pieces, then drop the connection (no stop signal, no terminator)
 ``cut_clean=N``    stream N pieces, then end the body properly but without the stop signal
+``error_after=N``  stream N pieces, then the provider's own in-stream error event (overloaded,
+                   503), then end the body
 =================  ==========================================================================
 
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop), or as a
@@ -64,6 +66,7 @@ class Directives:
     fail_times: int | None = None
     cut_after: int | None = None
     cut_clean: int | None = None
+    error_after: int | None = None
     length: int | None = None
 
     @classmethod
@@ -71,7 +74,7 @@ class Directives:
         found = cls()
         for part in model.split("+")[1:]:
             key, _, value = part.partition("=")
-            if key in ("chunks", "status", "fail_times", "cut_after", "cut_clean", "length"):
+            if key in ("chunks", "status", "fail_times", "cut_after", "cut_clean", "error_after", "length"):
                 setattr(found, key, int(value))
             elif key in ("delay", "first_delay"):
                 setattr(found, key, float(value))
@@ -91,6 +94,7 @@ class Received:
     provider: str
     model: str
     stream: bool
+    query: str = ""
     at: float = field(default_factory=time.monotonic)
 
 
@@ -447,7 +451,7 @@ class FakeUpstream:
         else:
             return await self._send(writer, 404, {"error": {"message": f"no route {method} {path}"}})
         if self.record:
-            self.requests.append(Received(method, path, headers, body, provider, model, stream))
+            self.requests.append(Received(method, path, headers, body, provider, model, stream, url.query))
         plan = Directives.parse(model)
         if plan.first_delay and not await self._client_stays(reader, plan.first_delay):
             self._note_disconnect()
@@ -524,20 +528,26 @@ class FakeUpstream:
         tokens_in: int,
         writer: asyncio.StreamWriter,
     ) -> bool:
-        cut = plan.cut_after if plan.cut_after is not None else plan.cut_clean
+        cuts = (plan.cut_after, plan.cut_clean, plan.error_after)
+        cut = next((c for c in cuts if c is not None), None)
         if cut is not None:
             pieces = pieces[:cut]
         stop = cut is None
         if provider == "anthropic":
             frames = _anthropic_events(model, pieces, tokens_in, stop)
             first_piece = 3
+            error = _sse(_anthropic_error(529), event="error")
         elif provider == "openai":
             usage = bool((body.get("stream_options") or {}).get("include_usage"))
             frames = _openai_events(model, pieces, tokens_in, stop, usage)
             first_piece = 0
+            error = _sse(_openai_error(503))
         else:
             frames = _gemini_events(model, pieces, tokens_in, stop)
             first_piece = 0
+            error = _sse(_gemini_error(503))
+        if plan.error_after is not None:
+            frames = [*frames, error]
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
             b"transfer-encoding: chunked\r\n\r\n"

@@ -195,6 +195,19 @@ def test_truncated_stream_is_an_error_event_never_success(client, provider, cut)
     assert error["status"] == 502 and error["title"] == "Upstream stream was cut"
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_an_error_event_mid_stream_is_an_error_event_never_success(client, provider):
+    response = client().post(
+        "/api/stream/chat", json={"message": "x", "model": f"{provider}/fake+chunks=6+error_after=2"}
+    )
+    assert response.status_code == 200
+    events = sse_events(response)
+    kinds = [e["type"] if isinstance(e, dict) else e for e in events]
+    assert kinds == ["text", "text", "error", "[DONE]"], kinds
+    error = events[2]["error"]
+    assert error["status"] == 502 and error["title"] == "Upstream provider error", error
+
+
 def test_models_lists_configured_compatible_endpoint(client, upstream):
     body = (
         client(
