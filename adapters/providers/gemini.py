@@ -1,12 +1,12 @@
 """Gemini through the official ``google-genai`` SDK.
 
 Replies come through the SDK's ``generate_content``. Streams go through the SDK's own API
-client, which builds, authenticates, sends and maps error statuses, but whose streaming
-method parses every chunk three times (JSON, back to JSON, then JSON into pydantic
-models: ~300 µs a chunk here, most of a stream's cost), and refuses to hand over the raw
-response. We ask the client for the streamed HTTP response and decode its Server-Sent
-Events with msgspec, as the other adapters do (docs/adr/0007). Closing the response
-closes its connection, so the upstream sees the client leave.
+client, which builds, authenticates and sends the request and maps error statuses. The
+SDK's streaming method would parse every chunk three times (JSON, back to JSON, then
+JSON into pydantic models: ~350 µs a chunk here, most of a stream's cost) and refuses to
+hand over the raw response, so we ask the API client for the streamed HTTP response and
+decode its Server-Sent Events with msgspec, as the other adapters do (docs/adr/0007,
+0011). Closing the response closes its connection, so the upstream sees the client leave.
 """
 
 from __future__ import annotations
