@@ -138,17 +138,18 @@ class GeminiProvider:
         return UpstreamError(f"The {self.name} provider failed ({type(exc).__name__}).", provider=self.name)
 
     async def complete(self, request: LLMRequest) -> LLMReply:
+        sent = await self._send(request, "generateContent", stream=False)
         try:
-            response = await self._client.aio.models.generate_content(**self._args(request))
-        except Exception as exc:
-            raise self._failure(exc) from None
-        reason = _finish(response)
+            reply = _decode_chunk(sent.response_stream[0] if sent.response_stream else b"")
+        except msgspec.DecodeError:
+            raise UpstreamError(f"The {self.name} reply was not valid JSON.", provider=self.name) from None
+        text, reason, usage = self._read(reply, sent.headers)
         if reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finishReason.", provider=self.name)
-        return LLMReply(_text(response), _usage(response), reason)
+        return LLMReply(text, usage, reason)
 
-    def _stream_body(self, request: LLMRequest) -> dict[str, Any]:
-        """The request ``generate_content_stream`` sends for ``_args(request)``."""
+    def _body(self, request: LLMRequest) -> dict[str, Any]:
+        """The request ``generate_content(_stream)`` sends for ``_args(request)``."""
         body: dict[str, Any] = {
             "contents": [
                 {"parts": [{"text": m.content}], "role": "model" if m.role == "assistant" else "user"}
@@ -163,20 +164,37 @@ class GeminiProvider:
         body["generationConfig"] = config
         return body
 
-    async def _open_stream(self, request: LLMRequest) -> httpx2.Response:
-        """The SDK's API client builds and sends the request; its streamed response, raw."""
+    async def _send(self, request: LLMRequest, method: str, *, stream: bool) -> Any:
+        """The SDK's API client builds and sends the request; its answer, unparsed: the
+        streamed HTTP response (``response_stream``), or the whole body in a list."""
         api = self._client.aio._api_client
-        path = f"{_model_path(request.model)}:streamGenerateContent?alt=sse"
+        path = f"{_model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
         try:
-            sent = await api._async_request(
-                http_request=api._build_request("post", path, self._stream_body(request)), stream=True
+            return await api._async_request(
+                http_request=api._build_request("post", path, self._body(request)), stream=stream
             )
         except Exception as exc:
             raise self._failure(exc) from None
-        return sent.response_stream
+
+    def _read(self, chunk: _Chunk, headers: Any) -> tuple[str, str | None, Usage | None]:
+        """A response's (or a streamed chunk's) text, finish reason and usage."""
+        if chunk.error is not None:  # reported in a 200 body, as google-genai reports it
+            code, message = chunk.error.code or 502, chunk.error.message
+            raise status_failure(self.name, code, message, headers, self._key)
+        text, reason = "", None
+        if chunk.candidates:
+            candidate = chunk.candidates[0]
+            if candidate.content is not None:
+                text = "".join(p.text for p in candidate.content.parts if p.text and not p.thought)
+            reason = candidate.finish_reason
+        meta = chunk.usage_metadata
+        usage = (
+            None if meta is None else Usage(meta.prompt_token_count or 0, meta.candidates_token_count or 0)
+        )
+        return text, reason, usage
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
-        response = await self._open_stream(request)
+        response = (await self._send(request, "streamGenerateContent", stream=True)).response_stream
         reason: str | None = None
         usage: Usage | None = None
         started = False
@@ -189,19 +207,11 @@ class GeminiProvider:
                     raise UpstreamError(
                         f"The {self.name} stream sent invalid JSON.", provider=self.name
                     ) from None
-                if chunk.error is not None:  # reported mid-stream, as google-genai reports it
-                    code, message = chunk.error.code or 502, chunk.error.message
-                    raise status_failure(self.name, code, message, response.headers, self._key)
-                if chunk.candidates:
-                    candidate = chunk.candidates[0]
-                    if candidate.content is not None:
-                        text = "".join(p.text for p in candidate.content.parts if p.text and not p.thought)
-                        if text:
-                            yield TextDelta(text)
-                    reason = candidate.finish_reason or reason
-                meta = chunk.usage_metadata
-                if meta is not None:
-                    usage = Usage(meta.prompt_token_count or 0, meta.candidates_token_count or 0)
+                text, chunk_reason, chunk_usage = self._read(chunk, response.headers)
+                if text:
+                    yield TextDelta(text)
+                reason = chunk_reason or reason
+                usage = chunk_usage or usage
         except DawaiError:
             raise
         except Exception as exc:

@@ -1,5 +1,6 @@
-"""Gemini streams: read raw from the SDK's API client, yet the request is the one the SDK's
-own ``generate_content_stream`` sends, and the events are the ones its models give."""
+"""Gemini, read raw from the SDK's API client: yet the requests are the ones the SDK's own
+``generate_content_stream`` and ``generate_content`` send, and the events and replies are
+the ones its models give."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from dawai.adapters.providers.gemini import GeminiProvider, _finish, _text, _usage
 from dawai.core.errors import InvalidInput
-from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta, Usage
+from dawai.core.models import ChatMessage, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 HISTORY = (ChatMessage("user", "hi"), ChatMessage("assistant", "やあ"), ChatMessage("user", "テンポは?"))
@@ -46,17 +47,44 @@ def test_the_raw_stream_sends_and_reads_what_the_sdk_itself_would(upstream, syst
     ours, theirs = asyncio.run(main())
     assert ours == theirs
     assert isinstance(ours[-2], Usage) and ours[-1] == Finish("STOP")
-    sent_by_us, sent_by_sdk = upstream.requests[-2:]
-    assert (sent_by_us.method, sent_by_us.path, sent_by_us.query, sent_by_us.body) == (
-        sent_by_sdk.method,
-        sent_by_sdk.path,
-        sent_by_sdk.query,
-        sent_by_sdk.body,
+    _same_request(*upstream.requests[-2:])
+    assert upstream.requests[-1].query == "alt=sse"
+
+
+def _same_request(ours, theirs) -> None:
+    assert (ours.method, ours.path, ours.query, ours.body) == (
+        theirs.method,
+        theirs.path,
+        theirs.query,
+        theirs.body,
     )
-    assert sent_by_us.query == "alt=sse"
-    assert {k: v for k, v in sent_by_us.headers.items() if k != "content-length"} == {
-        k: v for k, v in sent_by_sdk.headers.items() if k != "content-length"
+    assert {k: v for k, v in ours.headers.items() if k != "content-length"} == {
+        k: v for k, v in theirs.headers.items() if k != "content-length"
     }
+
+
+@pytest.mark.parametrize("temperature", [None, 0.3])
+def test_a_reply_is_what_the_sdk_itself_would_send_and_read(upstream, temperature):
+    request = LLMRequest(
+        model="fake", system="Be brief.", messages=HISTORY, max_tokens=50, temperature=temperature
+    )
+
+    async def main():
+        provider = GeminiProvider(
+            ProviderConfig(name="google", api_key="AIza-test", base_url=upstream.base_url)
+        )
+        try:
+            ours = await provider.complete(request)
+            response = await provider._client.aio.models.generate_content(**provider._args(request))
+            return ours, LLMReply(_text(response), _usage(response), _finish(response))
+        finally:
+            await provider.aclose()
+
+    upstream.reset()
+    ours, theirs = asyncio.run(main())
+    assert ours == theirs and ours.text and ours.finish_reason == "STOP"
+    _same_request(*upstream.requests[-2:])
+    assert upstream.requests[-1].query == ""
 
 
 @pytest.mark.parametrize("model", ["../models/x", "fake?alt=json", "a&b", ""])
