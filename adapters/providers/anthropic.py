@@ -14,7 +14,13 @@ import anthropic
 import httpx2
 import msgspec
 
-from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
+from dawai.adapters.providers.failures import (
+    broken_stream,
+    connection_failure,
+    decode_upstream,
+    status_failure,
+    stream_end,
+)
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import post_raw, sdk_http_client
@@ -110,10 +116,7 @@ class AnthropicProvider:
 
     async def _message(self, body: dict[str, Any]) -> _Message:
         response = await self._post(body, stream=False)
-        try:
-            message = _decode_message(response.content)
-        except msgspec.DecodeError:
-            raise UpstreamError(f"The {self.name} reply was not valid JSON.", provider=self.name) from None
+        message = decode_upstream(_decode_message, response.content, self.name, "reply")
         if message.stop_reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no stop reason.", provider=self.name)
         return message
@@ -137,12 +140,7 @@ class AnthropicProvider:
                 started = True
                 if finished:
                     continue
-                try:
-                    event = _decode_event(data)
-                except msgspec.DecodeError:
-                    raise UpstreamError(
-                        f"The {self.name} stream sent invalid JSON.", provider=self.name
-                    ) from None
+                event = decode_upstream(_decode_event, data, self.name, "stream")
                 kind = event.type
                 if kind == "content_block_delta":
                     if event.delta is not None and event.delta.text:
@@ -184,10 +182,7 @@ class AnthropicProvider:
             if block.type == "tool_use":
                 return block.input
         text = "".join(block.text or "" for block in message.content if block.type == "text")
-        try:
-            return msgspec.json.decode(text)
-        except msgspec.DecodeError:
-            raise UpstreamError(f"The {self.name} reply was not JSON.", provider=self.name) from None
+        return decode_upstream(msgspec.json.decode, text, self.name, "reply")
 
     async def aclose(self) -> None:
         await self._client.close()

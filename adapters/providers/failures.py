@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import msgspec
 
 from dawai.core.errors import (
     DawaiError,
@@ -15,7 +18,25 @@ from dawai.core.errors import (
 from dawai.core.models import ChatEvent, Finish, Usage
 from dawai.core.redaction import redact
 
-__all__ = ["broken_stream", "connection_failure", "retry_after_seconds", "status_failure", "stream_end"]
+__all__ = [
+    "broken_stream",
+    "connection_failure",
+    "decode_upstream",
+    "retry_after_seconds",
+    "status_failure",
+    "stream_end",
+]
+
+T = TypeVar("T")
+
+
+def decode_upstream(decode: Callable[[Any], T], data: Any, provider: str, what: str) -> T:
+    """``decode(data)``; JSON the provider got wrong is an ``UpstreamError`` that names
+    ``what`` it was (``"reply"``, ``"stream"``)."""
+    try:
+        return decode(data)
+    except msgspec.DecodeError:
+        raise UpstreamError(f"The {provider} {what} was not valid JSON.", provider=provider) from None
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

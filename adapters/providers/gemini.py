@@ -20,7 +20,13 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
-from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
+from dawai.adapters.providers.failures import (
+    broken_stream,
+    connection_failure,
+    decode_upstream,
+    status_failure,
+    stream_end,
+)
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import sdk_http_client, shared_ssl_context
@@ -139,10 +145,8 @@ class GeminiProvider:
 
     async def complete(self, request: LLMRequest) -> LLMReply:
         sent = await self._send(request, "generateContent", stream=False)
-        try:
-            reply = _decode_chunk(sent.response_stream[0] if sent.response_stream else b"")
-        except msgspec.DecodeError:
-            raise UpstreamError(f"The {self.name} reply was not valid JSON.", provider=self.name) from None
+        body = sent.response_stream[0] if sent.response_stream else b""
+        reply = decode_upstream(_decode_chunk, body, self.name, "reply")
         text, reason, usage = self._read(reply, sent.headers)
         if reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finishReason.", provider=self.name)
@@ -201,12 +205,7 @@ class GeminiProvider:
         try:
             async for _event, data in sse_events(response_chunks(response)):
                 started = True
-                try:
-                    chunk = _decode_chunk(data)
-                except msgspec.DecodeError:
-                    raise UpstreamError(
-                        f"The {self.name} stream sent invalid JSON.", provider=self.name
-                    ) from None
+                chunk = decode_upstream(_decode_chunk, data, self.name, "stream")
                 text, chunk_reason, chunk_usage = self._read(chunk, response.headers)
                 if text:
                     yield TextDelta(text)
@@ -227,10 +226,7 @@ class GeminiProvider:
             response = await self._client.aio.models.generate_content(**args)
         except Exception as exc:
             raise self._failure(exc) from None
-        try:
-            return msgspec.json.decode(_text(response))
-        except msgspec.DecodeError:
-            raise UpstreamError(f"The {self.name} reply was not JSON.", provider=self.name) from None
+        return decode_upstream(msgspec.json.decode, _text(response), self.name, "reply")
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

@@ -14,7 +14,13 @@ import httpx2
 import msgspec
 import openai
 
-from dawai.adapters.providers.failures import broken_stream, connection_failure, status_failure, stream_end
+from dawai.adapters.providers.failures import (
+    broken_stream,
+    connection_failure,
+    decode_upstream,
+    status_failure,
+    stream_end,
+)
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import post_raw, sdk_http_client
@@ -105,10 +111,7 @@ class OpenAIProvider:
 
     async def _complete(self, body: dict[str, Any]) -> LLMReply:
         response = await self._post(body, stream=False)
-        try:
-            chunk = _decode_chunk(response.content)
-        except msgspec.DecodeError:
-            raise UpstreamError(f"The {self.name} reply was not valid JSON.", provider=self.name) from None
+        chunk = decode_upstream(_decode_chunk, response.content, self.name, "reply")
         if not chunk.choices or chunk.choices[0].finish_reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finish_reason.", provider=self.name)
         choice = chunk.choices[0]
@@ -131,12 +134,7 @@ class OpenAIProvider:
                 if done or data == b"[DONE]":
                     done = True
                     continue
-                try:
-                    chunk = _decode_chunk(data)
-                except msgspec.DecodeError:
-                    raise UpstreamError(
-                        f"The {self.name} stream sent invalid JSON.", provider=self.name
-                    ) from None
+                chunk = decode_upstream(_decode_chunk, data, self.name, "stream")
                 if chunk.error is not None:
                     raise UpstreamError(
                         f"The {self.name} provider reported an error mid-stream.",
@@ -163,10 +161,7 @@ class OpenAIProvider:
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         format_ = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
         reply = await self._complete(self._body(request, response_format=format_))
-        try:
-            return msgspec.json.decode(reply.text)
-        except msgspec.DecodeError:
-            raise UpstreamError(f"The {self.name} reply was not JSON.", provider=self.name) from None
+        return decode_upstream(msgspec.json.decode, reply.text, self.name, "reply")
 
     async def aclose(self) -> None:
         await self._client.close()
