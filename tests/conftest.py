@@ -21,6 +21,12 @@ from dawai.plugins.manager import PluginHost
 REDIS_URL = os.environ.get("DAWAI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 IN_CI = bool(os.environ.get("CI"))
 
+# The tests talk to 127.0.0.1 only: a proxy set for the machine (say, for its package
+# registries) must not carry that traffic. tests/integration/test_proxies.py sets its own.
+for _name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+    os.environ.pop(_name, None)
+    os.environ.pop(_name.upper(), None)
+
 
 class ProviderPlugin:
     """A test plugin registering one provider factory under ``name``."""

@@ -4,7 +4,9 @@ and raw-response helpers.
 Building a TLS context reads the trust store (~20 ms); done per SDK client, it would make
 each new (key, base URL, shard) client cost as much as a chat request. One context is
 built on first use and shared (docs/adr/0007). The SDKs send through ``Http1Transport``
-(docs/adr/0008).
+(docs/adr/0008), except to hosts the environment sends through a proxy
+(``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``, as httpx2 reads them):
+those go through httpx2's own proxy transport, as they would without a transport of ours.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from typing import Any
 
 import httpx2
 import msgspec
+from httpx2._utils import get_environment_proxies
 
 from dawai.adapters.providers.http1 import Http1Transport
 from dawai.adapters.providers.lean_client import lean_client_class
 
-__all__ = ["post_raw", "sdk_http_client", "shared_ssl_context"]
+__all__ = ["post_raw", "proxy_mounts", "sdk_http_client", "shared_ssl_context"]
 
 _JSON_BODY = {"headers": {"Content-Type": "application/json"}}
 # Asks the SDK for the raw HTTP response: it still builds the request, authenticates,
@@ -51,5 +54,22 @@ def sdk_http_client(
     of ``lean_client_class``."""
     return lean_client_class(client_class)(
         transport=Http1Transport(ssl_context=shared_ssl_context()),
+        mounts=proxy_mounts(),
         timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
     )
+
+
+def proxy_mounts() -> dict[str, httpx2.AsyncBaseTransport | None]:
+    """httpx2's proxy transports for the URL patterns the environment proxies; ``None``
+    (our transport) for the ones ``NO_PROXY`` exempts. Empty when no proxy is set.
+
+    httpx2 reads the environment's proxies only for a client built without a transport;
+    this gives a client on ``Http1Transport``, which speaks no proxy protocol, the same
+    routing."""
+    proxies = get_environment_proxies()
+    if not any(proxies.values()):
+        return {}
+    return {
+        pattern: None if url is None else httpx2.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
+        for pattern, url in proxies.items()
+    }

@@ -1,0 +1,131 @@
+"""Proxies from the environment: every SDK client sends through an HTTP forward proxy on
+127.0.0.1 when ``HTTP_PROXY`` names one, and straight to the upstream for ``NO_PROXY``
+hosts, as httpx2 itself would."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+
+import pytest
+
+from dawai.adapters.providers.anthropic import AnthropicProvider
+from dawai.adapters.providers.gemini import GeminiProvider
+from dawai.adapters.providers.http1 import Http1Transport
+from dawai.adapters.providers.openai import OpenAIProvider
+from dawai.adapters.providers.transport import proxy_mounts
+from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta
+from dawai.ports.llm import ProviderConfig
+from tests.fakes.llm_upstream import DEFAULT_REPLY
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+class ForwardProxy:
+    """A plain HTTP forward proxy: takes a request in absolute form, connects to its host
+    and pipes bytes both ways. Records the targets it was asked for."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+
+    async def __aenter__(self) -> ForwardProxy:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._server.close()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            writer.close()
+            return
+        target = head.split(b" ", 2)[1].decode()
+        self.targets.append(target)
+        url = urllib.parse.urlsplit(target)
+        up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
+        up_writer.write(head)  # the fake reads a request target in absolute form too
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except ConnectionError:
+                pass
+            finally:
+                sink.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+@pytest.fixture
+def environment(monkeypatch):
+    """Set proxy variables (lower and upper case) for one test, none left from outside."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+    def set_(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        monkeypatch.setenv(name.upper(), value)
+
+    return set_
+
+
+PROVIDERS = {
+    "openai": (OpenAIProvider, "/v1"),
+    "anthropic": (AnthropicProvider, ""),
+    "google": (GeminiProvider, ""),
+}
+
+
+async def _stream(upstream, name: str) -> list[object]:
+    cls, suffix = PROVIDERS[name]
+    provider = cls(ProviderConfig(name=name, api_key="test-key", base_url=upstream.base_url + suffix))
+    request = LLMRequest(
+        model="fake+chunks=3", system="", messages=(ChatMessage("user", "hi"),), max_tokens=20
+    )
+    try:
+        return [event async for event in provider.stream(request) if not isinstance(event, Finish)]
+    finally:
+        await provider.aclose()
+
+
+def _text(events: list[object]) -> str:
+    return "".join(e.content for e in events if isinstance(e, TextDelta))
+
+
+@pytest.mark.parametrize("name", sorted(PROVIDERS))
+def test_a_proxy_in_the_environment_carries_every_providers_requests(upstream, environment, name):
+    async def main():
+        async with ForwardProxy() as proxy:
+            environment("http_proxy", proxy.url)
+            return await _stream(upstream, name), proxy.targets
+
+    events, targets = asyncio.run(main())
+    assert _text(events) == DEFAULT_REPLY
+    assert len(targets) == 1 and targets[0].startswith(upstream.base_url + "/")
+
+
+def test_no_proxy_hosts_go_straight_to_the_upstream(upstream, environment):
+    async def main():
+        async with ForwardProxy() as proxy:
+            environment("http_proxy", proxy.url)
+            environment("no_proxy", "127.0.0.1")
+            return await _stream(upstream, "openai"), proxy.targets
+
+    events, targets = asyncio.run(main())
+    assert _text(events) == DEFAULT_REPLY
+    assert targets == []
+
+
+def test_without_a_proxy_nothing_is_mounted(environment):
+    assert proxy_mounts() == {}
+    environment("https_proxy", "http://proxy.example:3128")
+    environment("no_proxy", "localhost")
+    mounts = proxy_mounts()
+    assert mounts["all://localhost"] is None
+    assert not isinstance(mounts["https://"], Http1Transport)
