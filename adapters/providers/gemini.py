@@ -1,12 +1,18 @@
 """Gemini through the official ``google-genai`` SDK.
 
-Replies come through the SDK's ``generate_content``. Streams go through the SDK's own API
-client, which builds, authenticates and sends the request and maps error statuses. The
-SDK's streaming method would parse every chunk three times (JSON, back to JSON, then
-JSON into pydantic models: ~350 µs a chunk here, most of a stream's cost) and refuses to
-hand over the raw response, so we ask the API client for the streamed HTTP response and
-decode its Server-Sent Events with msgspec, as the other adapters do (docs/adr/0007,
-0011). Closing the response closes its connection, so the upstream sees the client leave.
+Replies and streams go through the SDK's own API client, which builds, authenticates and
+sends the request and maps error statuses. The SDK's public methods would parse every
+streamed chunk three times (JSON, back to JSON, then JSON into pydantic models: ~350 µs
+a chunk here, most of a stream's cost) and refuse to hand over the raw response, so we
+ask the API client for the HTTP response and decode it with msgspec, as the other
+adapters do (docs/adr/0007, 0011). What the public methods add is kept:
+
+- an error document sent as bare JSON inside a 200 stream is that error;
+- a reply that stops at the per-request limit (``finishReason: CONTINUATION``) or whose
+  stream drops after a checkpoint goes on from its ``continuationToken`` through the
+  SDK's own ``generate_content(_stream)``, which follows any later tokens itself.
+
+Closing the response closes its connection, so the upstream sees the client leave.
 """
 
 from __future__ import annotations
@@ -27,55 +33,21 @@ from dawai.adapters.providers.failures import (
     status_failure,
     stream_end,
 )
+from dawai.adapters.providers.gemini_wire import (
+    Chunk,
+    decode_chunk,
+    gemini_sse,
+    model_path,
+    token_bytes,
+    total_usage,
+)
 from dawai.adapters.providers.http1 import response_chunks
-from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import sdk_http_client, shared_ssl_context
-from dawai.core.errors import DawaiError, InvalidInput, UpstreamError, UpstreamTruncated
+from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["GeminiProvider"]
-
-
-class _Part(msgspec.Struct):
-    text: str | None = None
-    thought: bool | None = None
-
-
-class _Content(msgspec.Struct):
-    parts: list[_Part] = []
-
-
-class _Candidate(msgspec.Struct, rename="camel"):
-    content: _Content | None = None
-    finish_reason: str | None = None
-
-
-class _UsageMetadata(msgspec.Struct, rename="camel"):
-    prompt_token_count: int | None = None
-    candidates_token_count: int | None = None
-
-
-class _Error(msgspec.Struct):
-    code: int | None = None
-    message: str | None = None
-
-
-class _Chunk(msgspec.Struct, rename="camel"):
-    candidates: list[_Candidate] = []
-    usage_metadata: _UsageMetadata | None = None
-    error: _Error | None = None
-
-
-_decode_chunk = msgspec.json.Decoder(_Chunk).decode
-
-
-def _model_path(model: str) -> str:
-    """The Gemini API's resource name for ``model``, as google-genai writes it (and with
-    the names it refuses refused)."""
-    if not model or ".." in model or "?" in model or "&" in model:
-        raise InvalidInput(f"Invalid Gemini model name {model!r}.")
-    return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
 
 
 def _headers(exc: genai_errors.APIError) -> Any:
@@ -146,8 +118,13 @@ class GeminiProvider:
     async def complete(self, request: LLMRequest) -> LLMReply:
         sent = await self._send(request, "generateContent", stream=False)
         body = sent.response_stream[0] if sent.response_stream else b""
-        reply = decode_upstream(_decode_chunk, body, self.name, "reply")
-        text, reason, usage = self._read(reply, sent.headers)
+        reply = decode_upstream(decode_chunk, body, self.name, "reply")
+        text, reason, token = self._read(reply, sent.headers)
+        usage = reply.usage()
+        if reason == "CONTINUATION" and token:
+            # Stopped at the per-request limit: the SDK follows the token, as it would have.
+            rest = await self._sdk_reply(self._args(request, continuation_token=token_bytes(token)))
+            text, reason, usage = text + _text(rest), _finish(rest), total_usage(usage, _usage(rest))
         if reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finishReason.", provider=self.name)
         return LLMReply(text, usage, reason)
@@ -172,7 +149,7 @@ class GeminiProvider:
         """The SDK's API client builds and sends the request; its answer, unparsed: the
         streamed HTTP response (``response_stream``), or the whole body in a list."""
         api = self._client.aio._api_client
-        path = f"{_model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
+        path = f"{model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
         try:
             return await api._async_request(
                 http_request=api._build_request("post", path, self._body(request)), stream=stream
@@ -180,44 +157,77 @@ class GeminiProvider:
         except Exception as exc:
             raise self._failure(exc) from None
 
-    def _read(self, chunk: _Chunk, headers: Any) -> tuple[str, str | None, Usage | None]:
-        """A response's (or a streamed chunk's) text, finish reason and usage."""
+    def _read(self, chunk: Chunk, headers: Any) -> tuple[str, str | None, str | None]:
+        """A reply's (or a streamed chunk's) text, finish reason and continuation token."""
         if chunk.error is not None:  # reported in a 200 body, as google-genai reports it
             code, message = chunk.error.code or 502, chunk.error.message
             raise status_failure(self.name, code, message, headers, self._key)
-        text, reason = "", None
-        if chunk.candidates:
-            candidate = chunk.candidates[0]
-            if candidate.content is not None:
-                text = "".join(p.text for p in candidate.content.parts if p.text and not p.thought)
-            reason = candidate.finish_reason
-        meta = chunk.usage_metadata
-        usage = (
-            None if meta is None else Usage(meta.prompt_token_count or 0, meta.candidates_token_count or 0)
-        )
-        return text, reason, usage
+        if not chunk.candidates:
+            return "", None, None
+        candidate = chunk.candidates[0]
+        return chunk.text(), candidate.finish_reason, candidate.continuation_token
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
         response = (await self._send(request, "streamGenerateContent", stream=True)).response_stream
         reason: str | None = None
         usage: Usage | None = None
+        token: str | None = None  # the latest checkpoint: where generation can resume
         started = False
+        broken: DawaiError | None = None
         try:
-            async for _event, data in sse_events(response_chunks(response)):
+            async for data in gemini_sse(response_chunks(response)):
                 started = True
-                chunk = decode_upstream(_decode_chunk, data, self.name, "stream")
-                text, chunk_reason, chunk_usage = self._read(chunk, response.headers)
+                chunk = decode_upstream(decode_chunk, data, self.name, "stream")
+                text, chunk_reason, chunk_token = self._read(chunk, response.headers)
+                if chunk_token or (chunk_reason and chunk_reason != "CONTINUATION"):
+                    token = chunk_token  # a final finish reason ends what could resume
+                reason = chunk_reason or reason
                 if text:
                     yield TextDelta(text)
-                reason = chunk_reason or reason
-                usage = chunk_usage or usage
+                usage = chunk.usage() or usage
         except DawaiError:
             raise
         except Exception as exc:
-            raise broken_stream(self.name, exc, started=started) from None
+            broken = broken_stream(self.name, exc, started=started)
         finally:
             await response.aclose()
+        if token and reason in (None, "CONTINUATION"):
+            # Stopped at the per-request limit, or cut after a checkpoint: the SDK resumes
+            # from the token, as it would have (and follows any later tokens itself).
+            config = self._args(request, continuation_token=token_bytes(token))
+            async for event in self._sdk_stream(config, usage):
+                yield event
+            return
+        if broken is not None:
+            raise broken
         for event in stream_end(self.name, reason, usage, "a finishReason"):
+            yield event
+
+    async def _sdk_reply(self, args: dict[str, Any]) -> types.GenerateContentResponse:
+        try:
+            return await self._client.aio.models.generate_content(**args)
+        except Exception as exc:
+            raise self._failure(exc) from None
+
+    async def _sdk_stream(self, args: dict[str, Any], before: Usage | None) -> AsyncIterator[ChatEvent]:
+        """The rest of a stream through the SDK's own ``generate_content_stream``; its
+        usage counts on from ``before``."""
+        reason: str | None = None
+        usage: Usage | None = None
+        started = False
+        try:
+            async for chunk in await self._client.aio.models.generate_content_stream(**args):
+                started = True
+                text = _text(chunk)
+                if text:
+                    yield TextDelta(text)
+                usage = _usage(chunk) or usage
+                reason = _finish(chunk) or reason
+        except genai_errors.APIError as exc:
+            raise self._failure(exc) from None
+        except Exception as exc:
+            raise broken_stream(self.name, exc, started=started) from None
+        for event in stream_end(self.name, reason, total_usage(before, usage), "a finishReason"):
             yield event
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:

@@ -19,6 +19,12 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
 ``cut_clean=N``    stream N pieces, then end the body properly but without the stop signal
 ``error_after=N``  stream N pieces, then the provider's own in-stream error event (overloaded,
                    503), then end the body
+``continue_after=N`` Gemini: stop after N pieces with ``finishReason: CONTINUATION`` and a
+                   ``continuationToken``; a request that sends the token back gets the rest.
+                   With ``cut_after``: the N-th piece carries the token as a checkpoint, and
+                   the connection drops after it
+``raw_error_after=N`` Gemini: N pieces, then an error document as bare JSON lines (no
+                   ``data:``), the way the real API cuts some streams
 =================  ==========================================================================
 
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop), or as a
@@ -30,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import gc
 import json
 import signal
@@ -56,6 +63,21 @@ _REASONS = {
 }
 
 
+_INT_DIRECTIVES = frozenset(
+    {
+        "chunks",
+        "status",
+        "fail_times",
+        "cut_after",
+        "cut_clean",
+        "error_after",
+        "continue_after",
+        "raw_error_after",
+        "length",
+    }
+)
+
+
 @dataclass
 class Directives:
     chunks: int = 4
@@ -67,6 +89,8 @@ class Directives:
     cut_after: int | None = None
     cut_clean: int | None = None
     error_after: int | None = None
+    continue_after: int | None = None
+    raw_error_after: int | None = None
     length: int | None = None
 
     @classmethod
@@ -74,7 +98,7 @@ class Directives:
         found = cls()
         for part in model.split("+")[1:]:
             key, _, value = part.partition("=")
-            if key in ("chunks", "status", "fail_times", "cut_after", "cut_clean", "error_after", "length"):
+            if key in _INT_DIRECTIVES:
                 setattr(found, key, int(value))
             elif key in ("delay", "first_delay"):
                 setattr(found, key, float(value))
@@ -271,10 +295,12 @@ def _gemini_error(status: int) -> dict[str, Any]:
     return {"error": {"code": status, "message": f"fake {name}", "status": name}}
 
 
-def _gemini_response(model: str, text: str, finish: bool, tokens_in: int, tokens_out: int) -> dict[str, Any]:
+def _gemini_response(
+    model: str, text: str, finish: str | None, tokens_in: int, tokens_out: int
+) -> dict[str, Any]:
     candidate: dict[str, Any] = {"content": {"parts": [{"text": text}], "role": "model"}, "index": 0}
     if finish:
-        candidate["finishReason"] = "STOP"
+        candidate["finishReason"] = finish
     return {
         "candidates": [candidate],
         "modelVersion": model,
@@ -289,8 +315,20 @@ def _gemini_response(model: str, text: str, finish: bool, tokens_in: int, tokens
 def _gemini_events(model: str, pieces: list[str], tokens_in: int, stop: bool) -> list[bytes]:
     last = len(pieces) - 1
     return [
-        _sse(_gemini_response(model, p, stop and i == last, tokens_in, i + 1)) for i, p in enumerate(pieces)
+        _sse(_gemini_response(model, p, "STOP" if stop and i == last else None, tokens_in, i + 1))
+        for i, p in enumerate(pieces)
     ]
+
+
+def _continuation_token(start: int) -> str:
+    """A Gemini continuation token (standard base64, with '+' and '/') for piece ``start``."""
+    return base64.b64encode(b"\xfb\xff" + f"continue:{start}".encode()).decode()
+
+
+def _continuation_start(token: str) -> int:
+    """The piece a token sent back names; either base64 alphabet, as Google APIs accept."""
+    raw = base64.b64decode(token.replace("-", "+").replace("_", "/") + "==")
+    return int(raw.rsplit(b":", 1)[1])
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -468,6 +506,8 @@ class FakeUpstream:
                 text = (text * (plan.length // max(1, len(text)) + 1))[: plan.length]
             tokens_in = _words(body)
             pieces = _split(text, plan.chunks)
+            if plan.continue_after is not None and provider == "gemini":
+                return await self._continuing(model, body, plan, pieces, tokens_in, stream, writer)
             if not stream:
                 return await self._send(
                     writer, 200, self._whole(provider, model, text, tokens_in, len(pieces), body)
@@ -496,6 +536,49 @@ class FakeUpstream:
         self._fails[model] = seen + 1
         return seen < plan.fail_times
 
+    async def _continuing(
+        self,
+        model: str,
+        body: Any,
+        plan: Directives,
+        pieces: list[str],
+        tokens_in: int,
+        stream: bool,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """Gemini's automatic continuation: the first request stops after
+        ``continue_after`` pieces; one that sends the token back gets the rest."""
+        sent_back = (body or {}).get("continuationToken")
+        split = plan.continue_after or 0
+        cut = sent_back is None and plan.cut_after is not None
+        if sent_back is None:
+            pieces, token = pieces[:split], _continuation_token(split)
+            finish = None if cut else "CONTINUATION"
+        else:
+            pieces, finish, token = pieces[_continuation_start(sent_back) :], "STOP", None
+        if not stream:
+            reply = _gemini_response(model, "".join(pieces), finish or "CONTINUATION", tokens_in, len(pieces))
+            if token:
+                reply["candidates"][0]["continuationToken"] = token
+            return await self._send(writer, 200, reply)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+        )
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
+            reply = _gemini_response(model, piece, finish if i == last else None, tokens_in, i + 1)
+            if i == last:
+                reply["candidates"][0]["continuationToken"] = token
+            data = _sse(reply)
+            writer.write(b"%x\r\n%s\r\n" % (len(data), data))
+        if cut:
+            await writer.drain()
+            writer.transport.abort()
+            return False
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        return True
+
     @staticmethod
     def _whole(
         provider: str, model: str, text: str, tokens_in: int, tokens_out: int, body: Any = None
@@ -516,7 +599,7 @@ class FakeUpstream:
             return message
         if provider == "openai":
             return _openai_completion(model, text, tokens_in, tokens_out)
-        return _gemini_response(model, text, True, tokens_in, tokens_out)
+        return _gemini_response(model, text, "STOP", tokens_in, tokens_out)
 
     async def _stream(
         self,
@@ -548,6 +631,12 @@ class FakeUpstream:
             error = _sse(_gemini_error(503))
         if plan.error_after is not None:
             frames = [*frames, error]
+        if plan.raw_error_after is not None and provider == "gemini":
+            # what the real API sometimes does: the error document itself, pretty-printed
+            frames = [
+                *frames[: plan.raw_error_after],
+                json.dumps(_gemini_error(429), indent=2).encode() + b"\n",
+            ]
         writer.write(
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
             b"transfer-encoding: chunked\r\n\r\n"

@@ -12,6 +12,7 @@ from dawai.adapters.providers.gemini import GeminiProvider, _finish, _text, _usa
 from dawai.core.errors import InvalidInput
 from dawai.core.models import ChatMessage, Finish, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
+from tests.fakes.llm_upstream import DEFAULT_REPLY
 
 HISTORY = (ChatMessage("user", "hi"), ChatMessage("assistant", "やあ"), ChatMessage("user", "テンポは?"))
 
@@ -103,3 +104,109 @@ def test_model_names_the_sdk_refuses_are_invalid_input(upstream, model):
             await provider.aclose()
 
     asyncio.run(main())
+
+
+async def _sdk_events(provider: GeminiProvider, request: LLMRequest) -> list[object]:
+    """The events the SDK's own ``generate_content_stream`` gives (automatic continuation
+    included), in our terms."""
+    events: list[object] = []
+    reason = usage = None
+    async for chunk in await provider._client.aio.models.generate_content_stream(**provider._args(request)):
+        if _text(chunk):
+            events.append(TextDelta(_text(chunk)))
+        reason, usage = _finish(chunk) or reason, _usage(chunk) or usage
+    return [*events, usage, Finish(reason)]
+
+
+def _texts(events: list[object]) -> str:
+    return "".join(e.content for e in events if isinstance(e, TextDelta))
+
+
+@pytest.mark.parametrize(
+    "directives",
+    [
+        "continue_after=2",  # stopped at the per-request limit, with a token
+        "continue_after=2+cut_after=2",  # the connection dropped after a checkpoint token
+    ],
+)
+def test_a_stream_that_continues_is_followed_as_the_sdk_follows_it(upstream, directives):
+    request = LLMRequest(model=f"fake+chunks=6+{directives}", system="s", messages=HISTORY, max_tokens=99)
+
+    async def main():
+        provider = GeminiProvider(
+            ProviderConfig(name="google", api_key="AIza-test", base_url=upstream.base_url)
+        )
+        try:
+            ours = [event async for event in provider.stream(request)]
+            return ours, await _sdk_events(provider, request)
+        finally:
+            await provider.aclose()
+
+    upstream.reset()
+    ours, theirs = asyncio.run(main())
+    assert _texts(ours) == DEFAULT_REPLY
+    assert ours[-2:] == theirs[-2:] and ours[-1] == Finish("STOP")
+    assert _texts(ours) == _texts(theirs)
+    first_ours, then_ours, first_sdk, then_sdk = upstream.requests[-4:]
+    _same_request(first_ours, first_sdk)
+    _same_request(then_ours, then_sdk)
+    assert "continuationToken" in then_ours.body
+
+
+def test_a_reply_that_continues_is_followed_as_the_sdk_follows_it(upstream):
+    request = LLMRequest(model="fake+chunks=6+continue_after=2", system="s", messages=HISTORY, max_tokens=99)
+
+    async def main():
+        provider = GeminiProvider(
+            ProviderConfig(name="google", api_key="AIza-test", base_url=upstream.base_url)
+        )
+        try:
+            ours = await provider.complete(request)
+            response = await provider._client.aio.models.generate_content(**provider._args(request))
+            return ours, LLMReply(_text(response), _usage(response), _finish(response))
+        finally:
+            await provider.aclose()
+
+    upstream.reset()
+    ours, theirs = asyncio.run(main())
+    assert ours == theirs and ours.text == DEFAULT_REPLY and ours.finish_reason == "STOP"
+    first_ours, then_ours, first_sdk, then_sdk = upstream.requests[-4:]
+    _same_request(first_ours, first_sdk)
+    _same_request(then_ours, then_sdk)
+
+
+def test_an_error_document_in_a_200_stream_is_the_error_the_sdk_raises(upstream):
+    request = LLMRequest(model="fake+chunks=6+raw_error_after=2", system="", messages=HISTORY, max_tokens=9)
+
+    async def main():
+        provider = GeminiProvider(
+            ProviderConfig(name="google", api_key="AIza-test", base_url=upstream.base_url)
+        )
+        outcomes = []
+        try:
+            for events in (provider.stream(request), _sdk_stream_events(provider, request)):
+                got: list[object] = []
+                try:
+                    async for event in events:
+                        got.append(event)
+                except Exception as exc:
+                    got.append(exc)
+                outcomes.append(got)
+            return outcomes
+        finally:
+            await provider.aclose()
+
+    ours, theirs = asyncio.run(main())
+    assert [type(e).__name__ for e in ours] == ["TextDelta", "TextDelta", "RateLimited"]
+    assert [type(e).__name__ for e in ours] == [type(e).__name__ for e in theirs]
+
+
+async def _sdk_stream_events(provider: GeminiProvider, request: LLMRequest):
+    """The SDK's own stream, its failures mapped by the provider as they used to be."""
+    try:
+        async for chunk in await provider._client.aio.models.generate_content_stream(
+            **provider._args(request)
+        ):
+            yield TextDelta(_text(chunk))
+    except Exception as exc:
+        raise provider._failure(exc) from None

@@ -1,0 +1,124 @@
+"""Gemini's wire format, as far as we read it: streamed ``GenerateContentResponse`` chunks
+decoded with msgspec (docs/adr/0011), model names and continuation tokens the way
+google-genai writes them."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Iterator
+
+import msgspec
+
+from dawai.adapters.providers.sse_reader import SSEParser
+from dawai.core.errors import InvalidInput
+from dawai.core.models import Usage
+
+__all__ = ["Chunk", "decode_chunk", "gemini_sse", "model_path", "token_bytes", "total_usage"]
+
+
+class _Part(msgspec.Struct):
+    text: str | None = None
+    thought: bool | None = None
+
+
+class _Content(msgspec.Struct):
+    parts: list[_Part] = []
+
+
+class _Candidate(msgspec.Struct, rename="camel"):
+    content: _Content | None = None
+    finish_reason: str | None = None
+    continuation_token: str | None = None
+
+
+class _UsageMetadata(msgspec.Struct, rename="camel"):
+    prompt_token_count: int | None = None
+    candidates_token_count: int | None = None
+
+
+class _Error(msgspec.Struct):
+    code: int | None = None
+    message: str | None = None
+
+
+class Chunk(msgspec.Struct, rename="camel"):
+    candidates: list[_Candidate] = []
+    usage_metadata: _UsageMetadata | None = None
+    error: _Error | None = None
+
+    def text(self) -> str:
+        """The first candidate's text, thoughts left out."""
+        if not self.candidates or self.candidates[0].content is None:
+            return ""
+        return "".join(p.text for p in self.candidates[0].content.parts if p.text and not p.thought)
+
+    def usage(self) -> Usage | None:
+        meta = self.usage_metadata
+        return None if meta is None else Usage(meta.prompt_token_count or 0, meta.candidates_token_count or 0)
+
+
+decode_chunk = msgspec.json.Decoder(Chunk).decode
+
+
+def model_path(model: str) -> str:
+    """The Gemini API's resource name for ``model``, as google-genai writes it (and with
+    the names it refuses refused)."""
+    if not model or ".." in model or "?" in model or "&" in model:
+        raise InvalidInput(f"Invalid Gemini model name {model!r}.")
+    return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+
+
+def token_bytes(token: str) -> bytes:
+    """A continuation token as the bytes google-genai decodes it to (either base64
+    alphabet, padded or not)."""
+    return base64.b64decode(token.replace("-", "+").replace("_", "/") + "=" * (-len(token) % 4))
+
+
+def total_usage(first: Usage | None, then: Usage | None) -> Usage | None:
+    """The usage of two requests of one reply, added up."""
+    if first is None or then is None:
+        return first or then
+    return Usage(first.input_tokens + then.input_tokens, first.output_tokens + then.output_tokens)
+
+
+class _GeminiSSE(SSEParser):
+    """Server-Sent Events, keeping what google-genai also reads: an error document sent as
+    bare JSON lines, outside any ``data:`` field, in the middle of a 200 stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stray: list[bytes] = []
+
+    def _line(self, line: bytes) -> Iterator[tuple[str, bytes]]:
+        if line and not line.startswith((b"data:", b"event:", b"id:", b"retry:", b":")):
+            self.stray.append(line)
+            return iter(())
+        return super()._line(line)
+
+    def stray_document(self) -> bytes | None:
+        """The bare JSON collected so far, once it is a whole document."""
+        if not self.stray:
+            return None
+        document = b"\n".join(self.stray)
+        try:
+            msgspec.json.decode(document)
+        except msgspec.DecodeError:
+            return None
+        self.stray = []
+        return document
+
+
+async def gemini_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The ``data`` of each event of a streamed body, and any bare JSON document in it."""
+    parser = _GeminiSSE()
+    async for chunk in chunks:
+        for _event, data in parser.feed(chunk):
+            yield data
+        document = parser.stray_document()
+        if document is not None:
+            yield document
+    for _event, data in parser.close():
+        yield data
+    document = parser.stray_document()
+    if document is not None:
+        yield document
