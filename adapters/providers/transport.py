@@ -69,7 +69,12 @@ def proxy_mounts() -> dict[str, httpx2.AsyncBaseTransport | None]:
     proxies = get_environment_proxies()
     if not any(proxies.values()):
         return {}
+    # As Http1Transport: no cap on open connections (httpx2's default of 100 would queue
+    # the 101st stream), 32 kept idle.
+    limits = httpx2.Limits(max_connections=None, max_keepalive_connections=32)
     return {
-        pattern: None if url is None else httpx2.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context())
+        pattern: None
+        if url is None
+        else httpx2.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context(), limits=limits)
         for pattern, url in proxies.items()
     }

@@ -129,3 +129,5 @@ def test_without_a_proxy_nothing_is_mounted(environment):
     mounts = proxy_mounts()
     assert mounts["all://localhost"] is None
     assert not isinstance(mounts["https://"], Http1Transport)
+    pool = mounts["https://"]._pool  # as Http1Transport: no cap on open connections
+    assert pool._max_connections is None or pool._max_connections > 10_000
