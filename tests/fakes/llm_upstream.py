@@ -567,7 +567,7 @@ class FakeUpstream:
         last = len(pieces) - 1
         for i, piece in enumerate(pieces):
             reply = _gemini_response(model, piece, finish if i == last else None, tokens_in, i + 1)
-            if i == last:
+            if i == last and token:
                 reply["candidates"][0]["continuationToken"] = token
             data = _sse(reply)
             writer.write(b"%x\r\n%s\r\n" % (len(data), data))
