@@ -85,6 +85,9 @@ class GeminiProvider:
         # Its async requests go through our HTTP/1.1 transport (docs/adr/0008) on the shared
         # TLS context; the sync client it also builds gets the context too (~45 ms saved).
         self._http = http = sdk_http_client(httpx2.AsyncClient, config.read_timeout, config.connect_timeout)
+        # google-genai turns its one timeout into every phase's, connecting included; the
+        # requests we send carry ours instead.
+        self._timeout = httpx2.Timeout(config.read_timeout, connect=config.connect_timeout)
         options = types.HttpOptions(
             base_url=config.base_url,
             timeout=int(config.read_timeout * 1000),
@@ -150,10 +153,10 @@ class GeminiProvider:
         streamed HTTP response (``response_stream``), or the whole body in a list."""
         api = self._client.aio._api_client
         path = f"{model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
+        http_request = api._build_request("post", path, self._body(request))
+        http_request.timeout = self._timeout
         try:
-            return await api._async_request(
-                http_request=api._build_request("post", path, self._body(request)), stream=stream
-            )
+            return await api._async_request(http_request=http_request, stream=stream)
         except Exception as exc:
             raise self._failure(exc) from None
 

@@ -673,3 +673,48 @@ def test_bytes_after_the_response_in_the_same_segment_are_dropped_with_the_conne
     assert (first.status_code, first.text, second.text) == (200, "hi", "hi")
     assert "x-late" not in first.headers
     assert server.connections == 2  # the first connection was not trusted again
+
+
+def test_every_sdk_adapter_sends_with_the_configured_connect_and_read_timeouts(upstream):
+    """google-genai turns its one timeout into every phase's; the adapters' requests carry
+    ``connect_timeout`` and ``read_timeout`` as configured, whatever the SDK."""
+    from dawai.adapters.providers.anthropic import AnthropicProvider
+    from dawai.adapters.providers.gemini import GeminiProvider
+    from dawai.adapters.providers.openai import OpenAIProvider
+    from dawai.core.models import ChatMessage, LLMRequest
+    from dawai.ports.llm import ProviderConfig
+
+    seen: list[dict] = []
+
+    class Recording(Http1Transport):
+        async def handle_async_request(self, request):
+            seen.append(dict(request.extensions["timeout"]))
+            return await super().handle_async_request(request)
+
+    async def main():
+        request = LLMRequest(model="fake", system="", messages=(ChatMessage("user", "hi"),), max_tokens=9)
+        for cls, name, suffix in (
+            (OpenAIProvider, "openai", "/v1"),
+            (AnthropicProvider, "anthropic", ""),
+            (GeminiProvider, "google", ""),
+        ):
+            config = ProviderConfig(
+                name=name,
+                api_key="k",
+                base_url=upstream.base_url + suffix,
+                connect_timeout=1.5,
+                read_timeout=42.0,
+            )
+            provider = cls(config)
+            for client in _http_clients_of(provider):
+                client._transport = Recording()
+            try:
+                async for _ in provider.stream(request):
+                    pass
+                await provider.complete(request)
+            finally:
+                await provider.aclose()
+
+    run(main())
+    assert len(seen) == 6
+    assert all((t["connect"], t["read"]) == (1.5, 42.0) for t in seen), seen
