@@ -166,6 +166,12 @@ class GeminiProvider:
             code, message = chunk.error.code or 502, chunk.error.message
             raise status_failure(self.name, code, message, headers, self._key)
         if not chunk.candidates:
+            feedback = chunk.prompt_feedback
+            if feedback is not None and feedback.block_reason:  # no reply will come
+                raise UpstreamError(
+                    f"The {self.name} provider blocked the prompt ({feedback.block_reason}).",
+                    provider=self.name,
+                )
             return "", None, None
         candidate = chunk.candidates[0]
         return chunk.text(), candidate.finish_reason, candidate.continuation_token

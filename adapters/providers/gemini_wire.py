@@ -36,6 +36,10 @@ class _UsageMetadata(msgspec.Struct, rename="camel"):
     candidates_token_count: int | None = None
 
 
+class _PromptFeedback(msgspec.Struct, rename="camel"):
+    block_reason: str | None = None
+
+
 class _Error(msgspec.Struct):
     code: int | None = None
     message: str | None = None
@@ -44,6 +48,7 @@ class _Error(msgspec.Struct):
 class Chunk(msgspec.Struct, rename="camel"):
     candidates: list[_Candidate] = []
     usage_metadata: _UsageMetadata | None = None
+    prompt_feedback: _PromptFeedback | None = None
     error: _Error | None = None
 
     def text(self) -> str:

@@ -25,6 +25,8 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
                    the connection drops after it
 ``raw_error_after=N`` Gemini: N pieces, then an error document as bare JSON lines (no
                    ``data:``), the way the real API cuts some streams
+``blocked=1``      Gemini: the prompt is blocked (``promptFeedback.blockReason: SAFETY``, no
+                   candidates), streamed or not
 =================  ==========================================================================
 
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop), or as a
@@ -73,6 +75,7 @@ _INT_DIRECTIVES = frozenset(
         "error_after",
         "continue_after",
         "raw_error_after",
+        "blocked",
         "length",
     }
 )
@@ -91,6 +94,7 @@ class Directives:
     error_after: int | None = None
     continue_after: int | None = None
     raw_error_after: int | None = None
+    blocked: int = 0
     length: int | None = None
 
     @classmethod
@@ -506,6 +510,17 @@ class FakeUpstream:
                 text = (text * (plan.length // max(1, len(text)) + 1))[: plan.length]
             tokens_in = _words(body)
             pieces = _split(text, plan.chunks)
+            if plan.blocked and provider == "gemini":
+                feedback = {"promptFeedback": {"blockReason": "SAFETY"}, "modelVersion": model}
+                if not stream:
+                    return await self._send(writer, 200, feedback)
+                data = _sse(feedback)
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n%s"
+                    % (len(data), data)
+                )
+                await writer.drain()
+                return True
             if plan.continue_after is not None and provider == "gemini":
                 return await self._continuing(model, body, plan, pieces, tokens_in, stream, writer)
             if not stream:

@@ -202,6 +202,15 @@ def test_a_stream_that_fails_midway_is_an_error_event_never_success(client, prov
     assert error["status"] == 502 and error["title"] == title, error
 
 
+@pytest.mark.parametrize("path", ["/api/chat", "/api/stream/chat"])
+def test_a_prompt_gemini_blocks_is_a_502_that_says_so(client, path):
+    response = client().post(path, json={"message": "x", "model": "google/fake+blocked=1"})
+    assert response.status_code == 502
+    problem = response.json()
+    assert problem["title"] == "Upstream provider error"
+    assert problem["detail"] == "The google provider blocked the prompt (SAFETY).", problem
+
+
 def test_models_lists_configured_compatible_endpoint(client, upstream):
     body = (
         client(
