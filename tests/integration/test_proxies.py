@@ -1,19 +1,24 @@
 """Proxies from the environment: every SDK client sends through an HTTP forward proxy on
-127.0.0.1 when ``HTTP_PROXY`` names one, and straight to the upstream for ``NO_PROXY``
-hosts, as httpx2 itself would."""
+127.0.0.1 when ``HTTP_PROXY`` names one (an https host through its ``CONNECT`` tunnel, with
+our TLS context), and straight to the upstream for ``NO_PROXY`` hosts, as httpx2 itself
+would."""
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 import urllib.parse
 
+import httpx2
 import pytest
+import trustme
 
+from dawai.adapters.providers import transport
 from dawai.adapters.providers.anthropic import AnthropicProvider
 from dawai.adapters.providers.gemini import GeminiProvider
 from dawai.adapters.providers.http1 import Http1Transport
 from dawai.adapters.providers.openai import OpenAIProvider
-from dawai.adapters.providers.transport import proxy_mounts
+from dawai.adapters.providers.transport import proxy_mounts, sdk_http_client
 from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta
 from dawai.ports.llm import ProviderConfig
 from tests.fakes.llm_upstream import DEFAULT_REPLY
@@ -22,8 +27,9 @@ PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
 
 class ForwardProxy:
-    """A plain HTTP forward proxy: takes a request in absolute form, connects to its host
-    and pipes bytes both ways. Records the targets it was asked for."""
+    """A plain HTTP forward proxy: takes a request in absolute form, or a ``CONNECT`` for
+    a TLS tunnel, connects to its host and pipes bytes both ways. Records the targets it
+    was asked for."""
 
     def __init__(self) -> None:
         self.targets: list[str] = []
@@ -42,11 +48,16 @@ class ForwardProxy:
         except asyncio.IncompleteReadError:
             writer.close()
             return
-        target = head.split(b" ", 2)[1].decode()
+        method, target, _ = head.decode("latin-1").split(" ", 2)
         self.targets.append(target)
-        url = urllib.parse.urlsplit(target)
-        up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
-        up_writer.write(head)  # the fake reads a request target in absolute form too
+        if method == "CONNECT":  # a tunnel: the client speaks TLS to the host through it
+            host, _, port = target.rpartition(":")
+            up_reader, up_writer = await asyncio.open_connection(host, int(port))
+            writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        else:
+            url = urllib.parse.urlsplit(target)
+            up_reader, up_writer = await asyncio.open_connection(url.hostname, url.port)
+            up_writer.write(head)  # the fake reads a request target in absolute form too
 
         async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
             try:
@@ -131,3 +142,34 @@ def test_without_a_proxy_nothing_is_mounted(environment):
     assert not isinstance(mounts["https://"], Http1Transport)
     pool = mounts["https://"]._pool  # as Http1Transport: no cap on open connections
     assert pool._max_connections is None or pool._max_connections > 10_000
+
+
+def test_an_https_host_is_reached_through_the_proxys_tunnel_with_our_tls_context(environment, monkeypatch):
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_tls)
+    trusting = ssl.create_default_context()
+    ca.configure_trust(trusting)
+    monkeypatch.setattr(transport, "shared_ssl_context", lambda: trusting)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello")
+        await writer.drain()
+        writer.close()
+
+    async def main():
+        upstream = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_tls)
+        port = upstream.sockets[0].getsockname()[1]
+        try:
+            async with ForwardProxy() as proxy:
+                environment("https_proxy", proxy.url)
+                async with sdk_http_client(httpx2.AsyncClient, 5.0, 2.0) as client:
+                    response = await client.get(f"https://127.0.0.1:{port}/v1/models")
+                return response.text, proxy.targets, port
+        finally:
+            upstream.close()
+
+    text, targets, port = asyncio.run(main())
+    assert text == "hello"
+    assert targets == [f"127.0.0.1:{port}"]
