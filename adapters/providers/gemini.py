@@ -223,10 +223,8 @@ class GeminiProvider:
         usage counts on from ``before``."""
         reason: str | None = None
         usage: Usage | None = None
-        started = False
         try:
             async for chunk in await self._client.aio.models.generate_content_stream(**args):
-                started = True
                 text = _text(chunk)
                 if text:
                     yield TextDelta(text)
@@ -234,8 +232,8 @@ class GeminiProvider:
                 reason = _finish(chunk) or reason
         except genai_errors.APIError as exc:
             raise self._failure(exc) from None
-        except Exception as exc:
-            raise broken_stream(self.name, exc, started=started) from None
+        except Exception as exc:  # the reply had begun before this request: a broken stream
+            raise broken_stream(self.name, exc, started=True) from None
         for event in stream_end(self.name, reason, total_usage(before, usage), "a finishReason"):
             yield event
 
