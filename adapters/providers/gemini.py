@@ -239,10 +239,7 @@ class GeminiProvider:
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         args = self._args(request, response_mime_type="application/json", response_json_schema=schema)
-        try:
-            response = await self._client.aio.models.generate_content(**args)
-        except Exception as exc:
-            raise self._failure(exc) from None
+        response = await self._sdk_reply(args)
         return decode_upstream(msgspec.json.decode, _text(response), self.name, "reply")
 
     async def aclose(self) -> None:
