@@ -227,33 +227,39 @@ async def stream_chat(data: ChatBody) -> RelayResponse:
     return RelayResponse(queue)
 
 
-_SDK: list[Any] = []  # the openai client, made on first use inside the server's loop
+# The openai client, post_raw and response_chunks: imported and made on first use, inside
+# the server's loop, so the other proxies load none of it and no request pays an import.
+_SDK: list[Any] = []
 _PUMPS: set[asyncio.Task[None]] = set()
 
 
-@post("/api/stream/chat", status_code=200)
-async def stream_chat_sdk(data: ChatBody) -> RelayResponse:
-    from dawai.adapters.providers.http1 import response_chunks
-    from dawai.adapters.providers.transport import post_raw
-
+def _sdk() -> tuple[Any, Any, Any]:
     if not _SDK:
         import logging
 
         import openai
 
-        from dawai.adapters.providers.transport import sdk_http_client
+        from dawai.adapters.providers.http1 import response_chunks
+        from dawai.adapters.providers.transport import post_raw, sdk_http_client
 
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # as in dawai serve
 
         http = sdk_http_client(openai.DefaultAsyncHttpxClient, 300.0, 5.0)
         base = f"http://{HOST}:{UPSTREAM_PORT}/v1"
-        _SDK.append(openai.AsyncOpenAI(api_key="floor", base_url=base, max_retries=0, http_client=http))
+        client = openai.AsyncOpenAI(api_key="floor", base_url=base, max_retries=0, http_client=http)
+        _SDK.extend((client, post_raw, response_chunks))
+    return _SDK[0], _SDK[1], _SDK[2]
+
+
+@post("/api/stream/chat", status_code=200)
+async def stream_chat_sdk(data: ChatBody) -> RelayResponse:
+    client, post_raw, response_chunks = _sdk()
     body = {
         "model": data.model.split("/", 1)[-1],
         "stream": True,
         "messages": [{"role": "user", "content": data.message}],
     }
-    response = await post_raw(_SDK[0], "/chat/completions", body, stream=True)
+    response = await post_raw(client, "/chat/completions", body, stream=True)
     queue: asyncio.Queue[tuple[bytes, bool]] = asyncio.Queue()
 
     async def pump() -> None:
