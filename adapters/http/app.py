@@ -11,11 +11,11 @@ import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 
 from dawai.adapters.http.auth import TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
+from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.routes import api_router, root_handlers
 from dawai.adapters.http.routes.health import health_report
@@ -72,7 +72,11 @@ def create_app(container: Any) -> Litestar:
 
     http = settings.http
     app = Litestar(
-        route_handlers=[*root_handlers(), *(api_router(prefix) for prefix in API_PREFIXES)],
+        route_handlers=[
+            *root_handlers(),
+            *(api_router(prefix) for prefix in API_PREFIXES),
+            docs_assets_router(),
+        ],
         dependencies={
             "chat": Provide(provide_chat, sync_to_thread=False, use_cache=True),
             "router": Provide(provide_router, sync_to_thread=False, use_cache=True),
@@ -83,8 +87,8 @@ def create_app(container: Any) -> Litestar:
             title="DAWAI backend",
             version=version,
             description="Chat, agent, MIDI generation, singing synthesis and ghost text for the DAWAI DAW.",
-            path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            path=DOCS_PATH,
+            render_plugins=docs_render_plugins(),
         ),
         request_max_body_size=http.max_body_bytes,
         on_startup=[startup],
