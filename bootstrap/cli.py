@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import msgspec
 
 from dawai.bootstrap.config import ConfigError, load_settings, redacted
-from dawai.bootstrap.logging import configure_logging
+from dawai.bootstrap.logging import configure_logging, stdlib_logging_config
 from dawai.core.settings import Settings
 
 __all__ = ["main"]
@@ -42,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=None if args.reload else workers,
         reload=args.reload,
         log_level=settings.log.level,
+        log_config=stdlib_logging_config(settings.log),  # uvicorn's own lines as ours (JSON)
         access_log=False,  # our own access log carries the request id
         server_header=False,
         timeout_graceful_shutdown=10,

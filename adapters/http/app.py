@@ -94,6 +94,7 @@ def create_app(container: Any) -> Litestar:
         on_startup=[startup],
         on_shutdown=[shutdown],
         debug=False,
+        logging_config=None,  # logging is the composition root's (bootstrap/logging.py)
     )
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
     # request context, then CORS (preflights need no token), then the token check.
