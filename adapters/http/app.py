@@ -11,11 +11,13 @@ import structlog
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 
-from dawai.adapters.http.auth import TokenGuard
+from dawai.adapters.http.auth import OPEN_PATHS, TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
+from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.routes import api_router, root_handlers
 from dawai.adapters.http.routes.health import health_report
@@ -71,6 +73,12 @@ def create_app(container: Any) -> Litestar:
         await _maybe_await(container.shutdown_resources())
 
     http = settings.http
+
+    def guarded(path: str) -> bool:
+        return bool(http.api_tokens) and path not in OPEN_PATHS
+
+    served = ServedSchema(lambda: body_types(app.routes), guarded)
+    renderers = [*docs_render_plugins(), JsonRenderPlugin()]
     app = Litestar(
         route_handlers=[
             *root_handlers(),
@@ -88,7 +96,7 @@ def create_app(container: Any) -> Litestar:
             version=version,
             description="Chat, agent, MIDI generation, singing synthesis and ghost text for the DAWAI DAW.",
             path=DOCS_PATH,
-            render_plugins=docs_render_plugins(),
+            render_plugins=[RefinedRender(plugin, served) for plugin in renderers],
         ),
         request_max_body_size=http.max_body_bytes,
         on_startup=[startup],

@@ -15,9 +15,10 @@ from typing import Any
 
 import structlog
 
-__all__ = ["RequestContext", "request_id_of"]
+__all__ = ["REQUEST_ID_PATTERN", "RequestContext", "request_id_of"]
 
-_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+_VALID_ID = re.compile(REQUEST_ID_PATTERN)
 access_log = structlog.get_logger("dawai.access")
 # New ids: 80 random bits per process, then a counter (32 hex digits, like a UUID's),
 # unique across workers and restarts without a random draw per request.

@@ -14,6 +14,8 @@ __all__ = [
     "ModelOut",
     "ModelsResponse",
     "PluginOut",
+    "StreamError",
+    "StreamErrorInfo",
     "UsageOut",
 ]
 
@@ -76,3 +78,15 @@ class HealthResponse(msgspec.Struct, frozen=True):
     voices: list[str]
     plugins: list[PluginOut]
     store: str
+
+
+class StreamErrorInfo(msgspec.Struct, frozen=True):
+    status: int
+    title: str
+    detail: str
+
+
+class StreamError(msgspec.Struct, frozen=True, tag="error"):
+    """The in-band event for a failure after a stream has started (then ``[DONE]``)."""
+
+    error: StreamErrorInfo

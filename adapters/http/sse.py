@@ -20,6 +20,7 @@ from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 
 from dawai.adapters.http.problems import problem_for
+from dawai.adapters.http.schemas import StreamError, StreamErrorInfo
 from dawai.core.errors import DawaiError, UpstreamError
 from dawai.core.models import Finish
 from dawai.core.streams import EventStream
@@ -90,12 +91,7 @@ def frame(payload: Any) -> bytes:
 
 def error_frame(exc: DawaiError) -> bytes:
     problem = problem_for(exc)
-    return frame(
-        {
-            "type": "error",
-            "error": {"status": problem.status, "title": problem.title, "detail": problem.detail},
-        }
-    )
+    return frame(StreamError(StreamErrorInfo(problem.status, problem.title, problem.detail)))
 
 
 def _frame_of(item: Any) -> bytes:

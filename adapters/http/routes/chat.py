@@ -8,10 +8,11 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from dawai.adapters.http.schemas import ChatBody, ChatResponse, UsageOut
+from dawai.adapters.http.openapi import event_stream, problem_responses
+from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
 from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, SSEResponse, first_event
 from dawai.core.chat import ChatInput, ChatService
-from dawai.core.models import ChatMessage
+from dawai.core.models import ChatMessage, TextDelta, Usage
 
 __all__ = ["handlers", "to_input"]
 
@@ -54,14 +55,22 @@ async def _stream_chat(
     return SSEResponse(stream, first, heartbeat, headers=SSE_HEADERS)
 
 
+# What ChatService can raise before a reply (or a stream's first byte).
+CHAT_PROBLEMS = problem_responses(400, 401, 429, 502, 503, 504)
+
+
 def handlers() -> list[object]:
+    stream_responses = {
+        200: event_stream(TextDelta | Usage | StreamError, "`text` pieces, then `usage`, then `[DONE]`."),
+        **CHAT_PROBLEMS,
+    }
     return [
-        post("/chat", summary="Chat", tags=["chat"], status_code=200)(_chat),
+        post("/chat", summary="Chat", tags=["chat"], status_code=200, responses=CHAT_PROBLEMS)(_chat),
         post(
             "/stream/chat",
             summary="Chat, streamed as Server-Sent Events",
             tags=["chat"],
             status_code=200,
-            response_description="text/event-stream of text, usage and error events, then [DONE]",
+            responses=stream_responses,
         )(_stream_chat),
     ]

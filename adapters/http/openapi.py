@@ -1,0 +1,279 @@
+"""The OpenAPI schema, told truthfully: every problem status an operation can send, event
+streams as ``text/event-stream``, and request bodies exactly as they are validated.
+
+Litestar documents a handler's success response and body from its signature. Two things
+are declared here, once:
+
+- per route, what its handler can raise: ``problem_responses(400, 401, ...)`` and, for a
+  stream, ``event_stream(EventType | ...)`` (passed as the route's ``responses=``);
+- for every operation, what the layers around the handlers send, added by ``refine``
+  when the schema is served: the wrong ``Host`` (400), a head over 16 KiB (431), a bug
+  (500), a missing API token (401, when tokens are configured), a body that does not
+  decode or validate (400), is too large (413) or is not JSON (415), and the
+  ``X-Request-ID`` header on every response.
+
+``refine`` also takes request bodies' schemas from msgspec, the library that validates
+them (``additionalProperties: false``, ``maxProperties`` and every length), so the schema
+cannot drift from what is enforced. 404 and 405 are not listed on operations: no route
+has a path parameter, and a 405 answers a method that has no operation to list it under.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import msgspec
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.routes import HTTPRoute
+
+from dawai.adapters.http.context import REQUEST_ID_PATTERN
+from dawai.adapters.http.problems import PROBLEM_MEDIA_TYPE, FieldProblem, Problem
+
+__all__ = ["RefinedRender", "ServedSchema", "body_types", "event_stream", "problem_responses", "refine"]
+
+SSE_MEDIA_TYPE = "text/event-stream"
+_REF = "#/components/schemas/{name}"
+
+# Why a route's handler answers each status: the sentence its response is described by.
+HANDLER_REASONS: dict[int, str] = {
+    400: "A field holds a value the server refuses, or the model routes nowhere; `errors` names the field.",
+    401: "No usable provider key: send one in `apiKeys` (or `apiKey`), or configure it on the server.",
+    404: "No such resource.",
+    429: "The upstream provider is rate limiting; `Retry-After` says when to try again.",
+    502: "The upstream provider failed or answered something unusable.",
+    503: "Nothing loaded can serve the model (its provider is not loaded).",
+    504: "The upstream provider did not answer in time.",
+}
+_HOST = "The `Host` header names a host this server does not serve (`http.allowed_hosts`)."
+_HEAD = "The request head (request line and headers) is larger than 16 KiB."
+_BUG = "A bug on our side; the detail quotes the request id, and nothing else."
+_TOKEN = "API tokens are configured and the request has no valid `Authorization: Bearer` token."
+_BODY = "The body is not JSON, is nested too deep, or does not match the schema; `errors` names each field."
+_TOO_LARGE = "The body is larger than `http.max_body_bytes`."
+_NOT_JSON = "The `Content-Type` is not `application/json`."
+
+_EVENT_STREAM = (
+    "Server-Sent Events: one JSON event per `data:` line, described by this schema, then `data: [DONE]`. "
+    "`: keep-alive` comments fill silences. A failure before the first byte is a problem document "
+    "with its status; after it, an in-band `error` event, then `[DONE]`."
+)
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The ``responses=`` of a route whose handler can raise these statuses."""
+    return {status: _problem_spec(HANDLER_REASONS[status]) for status in statuses}
+
+
+def event_stream(events: Any, description: str = "The reply as Server-Sent Events.") -> ResponseSpec:
+    """A streamed 200: ``events`` is the type of one ``data:`` payload (a union of event structs)."""
+    return ResponseSpec(
+        data_container=events, media_type=SSE_MEDIA_TYPE, description=description, generate_examples=False
+    )
+
+
+def _problem_spec(description: str) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=Problem,
+        media_type=PROBLEM_MEDIA_TYPE,
+        description=description,
+        generate_examples=False,
+    )
+
+
+def body_types(routes: Iterable[Any]) -> dict[tuple[str, str], type]:
+    """``(path, method) -> body type`` of every documented operation that takes a JSON body."""
+    found: dict[tuple[str, str], type] = {}
+    for route in routes:
+        if not isinstance(route, HTTPRoute):
+            continue
+        for handler in route.route_handlers:
+            data = handler.parsed_fn_signature.parameters.get("data")
+            if data is None or handler.include_in_schema is False:
+                continue
+            for method in handler.http_methods:
+                found[(route.path_format or "/", method.lower())] = data.annotation
+    return found
+
+
+def _problem_components() -> dict[str, Any]:
+    """``Problem`` as it is written: ``request_id`` always, ``errors`` only when there are
+    field errors (never null: the struct omits defaults)."""
+    _, components = msgspec.json.schema_components((Problem, FieldProblem), ref_template=_REF)
+    problem = components["Problem"]
+    problem["properties"]["request_id"] = {
+        "type": "string",
+        "pattern": REQUEST_ID_PATTERN,
+        "description": "Equals the response's `X-Request-ID` header.",
+    }
+    problem["properties"]["errors"] = {
+        "type": "array",
+        "items": {"$ref": _REF.format(name="FieldProblem")},
+        "description": "Present on validation failures only: one item per field.",
+    }
+    problem["properties"]["type"]["format"] = "uri"
+    problem["properties"]["status"].update(minimum=400, maximum=599)
+    problem["required"] = ["type", "title", "status", "detail", "request_id"]
+    problem["description"] = "RFC 9457 problem details; every error response is one."
+    return components
+
+
+_HEADERS = {
+    "X-Request-ID": {
+        "description": "The request's id: the client's own `X-Request-ID` when valid, else a new one.",
+        "required": True,
+        "schema": {"type": "string", "pattern": REQUEST_ID_PATTERN},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "WWW-Authenticate": {
+        "description": "The authentication scheme the server wants: `Bearer`.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+
+
+_API_TOKEN = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "One of the server's API tokens (`DAWAI_API_TOKENS`).",
+}
+
+
+def _header_ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/headers/{name}"}
+
+
+def _add_problem(responses: dict[str, Any], status: int, reason: str) -> None:
+    key = str(status)
+    response = responses.get(key)
+    if response is None or PROBLEM_MEDIA_TYPE not in response.get("content", {}):
+        # New, or Litestar's own (its ValidationException body is never sent): ours replaces it.
+        responses[key] = response = {"description": reason, "content": {}}
+    elif reason not in response["description"]:
+        response["description"] = f"{response['description']} {reason}"
+    response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": _REF.format(name="Problem")}}}
+
+
+def _event_envelope(payload: dict[str, Any]) -> dict[str, Any]:
+    """One SSE event as Open API 3.1 describes a ``text/event-stream`` item: its ``data`` is
+    JSON matching ``payload``, or the closing ``[DONE]``."""
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": {"const": "message"},
+            "data": {
+                "type": "string",
+                "if": {"const": "[DONE]"},
+                "else": {"contentMediaType": "application/json", "contentSchema": payload},
+            },
+        },
+        "description": _EVENT_STREAM,
+    }
+
+
+def _refine_operation(operation: dict[str, Any], *, has_body: bool, guarded: bool) -> None:
+    responses = operation.setdefault("responses", {})
+    token_only_401 = guarded and "401" not in responses
+    if has_body:
+        _add_problem(responses, 400, _BODY)
+        _add_problem(responses, 413, _TOO_LARGE)
+        _add_problem(responses, 415, _NOT_JSON)
+    if guarded:
+        _add_problem(responses, 401, _TOKEN)
+    _add_problem(responses, 400, _HOST)
+    _add_problem(responses, 431, _HEAD)
+    _add_problem(responses, 500, _BUG)
+    for key, response in responses.items():
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = _header_ref("X-Request-ID")
+        if key == "429":
+            headers["Retry-After"] = _header_ref("Retry-After")
+        if key == "401" and token_only_401:
+            headers["WWW-Authenticate"] = _header_ref("WWW-Authenticate")
+        stream = response.get("content", {}).get(SSE_MEDIA_TYPE)
+        if stream is not None and stream.get("schema", {}).get("type") != "object":
+            stream["schema"] = _event_envelope(stream.get("schema", {}))
+    operation["responses"] = dict(sorted(responses.items()))
+    body = operation.get("requestBody")
+    if has_body and body is not None:
+        # Only JSON is accepted (415 otherwise), whatever media types Litestar listed.
+        body["content"] = {"application/json": body["content"].get("application/json", {})}
+
+
+def refine(
+    source: Mapping[str, Any],
+    *,
+    bodies: Mapping[tuple[str, str], type],
+    guarded: Callable[[str], bool],
+) -> dict[str, Any]:
+    """The served schema: ``source`` (Litestar's) with the truths above added.
+
+    ``bodies`` maps ``(path, method)`` to each JSON body's type; ``guarded(path)`` says
+    whether an API token is needed there."""
+    schema = copy.deepcopy(dict(source))
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.update(_problem_components())
+    if bodies:
+        types = sorted(set(bodies.values()), key=lambda t: t.__name__)
+        refs, body_components = msgspec.json.schema_components(types, ref_template=_REF)
+        schemas.update(body_components)
+        ref_of = dict(zip(types, refs, strict=True))
+    components.setdefault("headers", {}).update(copy.deepcopy(_HEADERS))
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            body_type = bodies.get((path, method))
+            if body_type is not None and "requestBody" in operation:
+                content = operation["requestBody"].setdefault("content", {})
+                content["application/json"] = {"schema": ref_of[body_type]}
+                operation["requestBody"]["required"] = True
+            _refine_operation(operation, has_body=body_type is not None, guarded=guarded(path))
+            if guarded(path):
+                operation["security"] = [{"apiToken": []}]
+                components.setdefault("securitySchemes", {})["apiToken"] = _API_TOKEN
+    return schema
+
+
+class ServedSchema:
+    """``refine`` of Litestar's schema, done on first use and kept (Litestar builds its
+    own once too). ``bodies`` is called then, when every route is registered."""
+
+    def __init__(
+        self, bodies: Callable[[], Mapping[tuple[str, str], type]], guarded: Callable[[str], bool]
+    ) -> None:
+        self._bodies, self._guarded = bodies, guarded
+        self._source: Mapping[str, Any] | None = None
+        self._refined: dict[str, Any] = {}
+
+    def __call__(self, source: Mapping[str, Any]) -> dict[str, Any]:
+        if self._source is not source:
+            self._refined = refine(source, bodies=self._bodies(), guarded=self._guarded)
+            self._source = source
+        return self._refined
+
+
+class RefinedRender(OpenAPIRenderPlugin):
+    """Any render plugin, handed the served schema instead of Litestar's, so the JSON, the
+    Scalar and the Swagger pages all show the same."""
+
+    def __init__(self, inner: OpenAPIRenderPlugin, served: ServedSchema) -> None:
+        super().__init__(
+            path=inner.paths, media_type=inner.media_type, favicon=inner.favicon, style=inner.style
+        )
+        self.inner, self.served = inner, served
+
+    def render(self, request: Any, openapi_schema: dict[str, Any]) -> bytes:
+        return self.inner.render(request, self.served(openapi_schema))
+
+    def receive_router(self, router: Any) -> None:
+        self.inner.receive_router(router)
