@@ -52,6 +52,8 @@ _HEAD = "The request head (request line and headers) is larger than 16 KiB."
 _BUG = "A bug on our side; the detail quotes the request id, and nothing else."
 _TOKEN = "API tokens are configured and the request has no valid `Authorization: Bearer` token."
 _BODY = "The body is not JSON, is nested too deep, or does not match the schema; `errors` names each field."
+_PARAMETER = "A parameter is missing or invalid; `errors` names it."
+_GENERIC = "The request failed; `detail` says why."
 _TOO_LARGE = "The body is larger than `http.max_body_bytes`."
 _NOT_JSON = "The `Content-Type` is not `application/json`."
 
@@ -182,6 +184,13 @@ def _event_envelope(payload: dict[str, Any]) -> dict[str, Any]:
 def _refine_operation(operation: dict[str, Any], *, has_body: bool, guarded: bool) -> None:
     responses = operation.setdefault("responses", {})
     token_only_401 = guarded and "401" not in responses
+    for key, response in list(responses.items()):
+        if key.isdigit() and int(key) > 400:
+            # Litestar's own error bodies (`raises=`) are never sent: every error is a problem.
+            # (Its 400 is replaced below, by the reasons a 400 really has.)
+            _add_problem(responses, int(key), response.get("description") or _GENERIC)
+    if operation.get("parameters"):
+        _add_problem(responses, 400, _PARAMETER)
     if has_body:
         _add_problem(responses, 400, _BODY)
         _add_problem(responses, 413, _TOO_LARGE)

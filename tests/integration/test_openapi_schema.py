@@ -119,3 +119,22 @@ def test_the_docs_page_embeds_the_same_schema(client_for):
     client = client_for()
     page = client.get("/schema/swagger").text
     assert "application/problem+json" in page and "text/event-stream" in page
+
+
+def test_a_route_declaring_litestar_exceptions_still_documents_problems():
+    from litestar import Litestar, get
+    from litestar.exceptions import NotFoundException
+    from litestar.params import FromPath, FromQuery
+
+    from dawai.adapters.http.openapi import refine
+
+    @get("/voices/{voice:str}", raises=[NotFoundException], sync_to_thread=False)
+    def voice(voice: FromPath[str], detail: FromQuery[bool] = False) -> dict[str, str]:
+        return {}
+
+    source = Litestar([voice]).openapi_schema.to_schema()
+    spec = refine(source, bodies={}, guarded=lambda path: False)
+    responses = spec["paths"]["/voices/{voice}"]["get"]["responses"]
+    for status in ("400", "404", "431", "500"):
+        assert list(responses[status]["content"]) == [PROBLEM], status
+    assert "parameter" in responses["400"]["description"]
