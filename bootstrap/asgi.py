@@ -7,17 +7,22 @@ from litestar import Litestar
 
 from dawai.adapters.http.app import create_app
 from dawai.bootstrap.config import load_settings
-from dawai.bootstrap.container import build_container
+from dawai.bootstrap.container import Container, build_container
 from dawai.bootstrap.heap import settle_heap
 from dawai.bootstrap.logging import configure_logging
+from dawai.core.settings import Settings
 
-__all__ = ["create"]
+__all__ = ["build", "create"]
 
 
-def create() -> Litestar:
-    """Settings -> logging -> container -> app. Each uvicorn worker calls this once."""
-    settings = load_settings()
+def build(settings: Settings) -> tuple[Litestar, Container]:
+    """Settings -> logging -> container -> app; the container too, for the server's wiring."""
     configure_logging(settings.log)
     container = build_container(settings)
     container.heap_settler.override(providers.Object(settle_heap))
-    return create_app(container)
+    return create_app(container), container
+
+
+def create() -> Litestar:
+    """The app, from the environment's settings. Each uvicorn worker calls this once."""
+    return build(load_settings())[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 
@@ -34,6 +35,19 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.http.host
     port = args.port or settings.http.port
     workers = args.workers or settings.http.workers
+    options: dict[str, Any] = {
+        "log_level": settings.log.level,
+        "log_config": stdlib_logging_config(settings.log),  # uvicorn's own lines as ours (JSON)
+        "access_log": False,  # our own access log carries the request id
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1 and not args.reload:
+        # Our own server object: on SIGTERM it ends open streams in-band first (ADR 14).
+        from dawai.bootstrap.server import serve_in_process
+
+        return serve_in_process(settings, host, port, **options)
+    # Several workers or --reload: uvicorn's own supervisor, each worker importing the factory.
     uvicorn.run(
         "dawai.bootstrap.asgi:create",
         factory=True,
@@ -41,11 +55,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=port,
         workers=None if args.reload else workers,
         reload=args.reload,
-        log_level=settings.log.level,
-        log_config=stdlib_logging_config(settings.log),  # uvicorn's own lines as ours (JSON)
-        access_log=False,  # our own access log carries the request id
-        server_header=False,
-        timeout_graceful_shutdown=10,
+        **options,
     )
     return 0
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from dawai.adapters.http.drain import StreamDrain
 from dawai.adapters.stores import (
     MemoryAudioCache,
     MemoryFeedbackStore,
@@ -96,6 +97,9 @@ class Container(containers.DeclarativeContainer):
     summary_store = _by_backend(store_backend, redis, MemorySummaryStore, RedisSummaryStore)
     feedback_store = _by_backend(store_backend, redis, MemoryFeedbackStore, RedisFeedbackStore)
     audio_cache = _by_backend(store_backend, redis, MemoryAudioCache, RedisAudioCache)
+
+    # Told by the server, when it begins to stop, to end every open SSE stream in-band.
+    stream_drain = providers.Singleton(StreamDrain)
 
     chat_service = providers.Singleton(
         ChatService,

@@ -19,6 +19,7 @@ __all__ = [
     "NotConfigured",
     "NotFound",
     "RateLimited",
+    "ServerShuttingDown",
     "UpstreamAuthError",
     "UpstreamError",
     "UpstreamTimeout",
@@ -117,3 +118,12 @@ class RateLimited(DawaiError):
         super().__init__(detail)
         self.provider = provider
         self.retry_after = retry_after
+
+
+class ServerShuttingDown(DawaiError):
+    """The server is stopping: a stream still open is ended rather than cut."""
+
+    title = "Server shutting down"
+
+    def __init__(self, detail: str = "The server is shutting down; send the request again.") -> None:
+        super().__init__(detail)

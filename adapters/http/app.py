@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -17,6 +18,7 @@ from dawai.adapters.http.auth import OPEN_PATHS, TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
+from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.routes import api_router, root_handlers
@@ -91,6 +93,8 @@ def create_app(container: Any) -> Litestar:
             "health": Provide(provide_health, sync_to_thread=False, use_cache=True),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        # Open SSE streams end in-band when the server stops (bootstrap/server.py).
+        state=State({STREAM_DRAIN_STATE_KEY: container.stream_drain()}),
         openapi_config=OpenAPIConfig(
             title="DAWAI backend",
             version=version,

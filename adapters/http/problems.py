@@ -23,6 +23,7 @@ from dawai.core.errors import (
     NotConfigured,
     NotFound,
     RateLimited,
+    ServerShuttingDown,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -41,6 +42,7 @@ _STATUS = (
     (RateLimited, 429),
     (UpstreamError, 502),
     (NotConfigured, 503),
+    (ServerShuttingDown, 503),
     (UpstreamTimeout, 504),
 )
 

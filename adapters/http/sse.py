@@ -3,6 +3,8 @@
 ``SSEResponse`` writes a chat stream straight to the ASGI ``send``: the frames of every
 event already waiting go out in one write, a comment heartbeat fills silences, errors
 after the first byte go in-band, and a client that leaves cancels the upstream at once.
+When the server begins to stop (``StreamDrain``), an open stream closes its upstream and
+ends with an in-band 503 ``error`` event and ``[DONE]``, not a cut body.
 It replaces Litestar's ``Stream`` here, whose anyio task group and per-chunk generator
 hops cost more than the rest of the stream (docs/adr/0006).
 """
@@ -19,9 +21,10 @@ from litestar import Request
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 
+from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY, StreamDrain
 from dawai.adapters.http.problems import problem_for
 from dawai.adapters.http.schemas import StreamError, StreamErrorInfo
-from dawai.core.errors import DawaiError, UpstreamError
+from dawai.core.errors import DawaiError, ServerShuttingDown, UpstreamError
 from dawai.core.models import Finish
 from dawai.core.streams import EventStream
 
@@ -140,13 +143,21 @@ async def write_events(
 class _SSEApp:
     """The ASGI side of ``SSEResponse``: Litestar's head, then our body."""
 
-    def __init__(self, head: ASGIResponse, stream: EventStream[Any], first: Any, heartbeat: float) -> None:
+    def __init__(
+        self,
+        head: ASGIResponse,
+        stream: EventStream[Any],
+        first: Any,
+        heartbeat: float,
+        drain: StreamDrain | None,
+    ) -> None:
         self._head, self._stream, self._first, self._heartbeat = head, stream, first, heartbeat
+        self._drain = drain
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         task = asyncio.current_task()
         assert task is not None
-        live, gone = True, False
+        live, gone, draining = True, False, False
 
         def client_left(watcher: asyncio.Task[None]) -> None:
             nonlocal gone
@@ -154,23 +165,42 @@ class _SSEApp:
                 gone = True
                 task.cancel()
 
+        def server_stopping() -> None:
+            nonlocal draining
+            if live and not gone and not draining:
+                draining = True
+                task.cancel()
+
         async def write(data: bytes) -> None:
             await send({"type": "http.response.body", "body": data, "more_body": True})
 
         watcher = asyncio.get_running_loop().create_task(_disconnected(receive))
         watcher.add_done_callback(client_left)
+        unregister = self._drain.register(server_stopping) if self._drain is not None else None
         try:
             await self._head.start_response(send)
-            last = await write_events(self._stream, self._first, self._heartbeat, write)
+            if self._drain is not None and self._drain.requested:
+                draining = True
+                last = error_frame(ServerShuttingDown()) + DONE
+            else:
+                last = await write_events(self._stream, self._first, self._heartbeat, write)
             live = False
             await send({"type": "http.response.body", "body": last, "more_body": False})
         except asyncio.CancelledError:
-            # Ours (the client left: nothing more to send, and no error), or someone else's.
-            if not gone or task.uncancel() > 0:
+            # Ours (the client left: nothing more to send, and no error; or the server is
+            # stopping: the upstream is closed and the stream ended in-band), or someone else's.
+            if not (gone or draining) or task.uncancel() > 0:
                 raise
+            if draining and not gone:
+                live = False
+                await self._stream.aclose()
+                end = error_frame(ServerShuttingDown()) + DONE
+                await send({"type": "http.response.body", "body": end, "more_body": False})
         finally:
             live = False
             watcher.cancel()
+            if unregister is not None:
+                unregister()
             await self._stream.aclose()
 
 
@@ -185,4 +215,5 @@ class SSEResponse(Stream):
 
     def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
         head = super().to_asgi_response(app, request, **kwargs)
-        return _SSEApp(head, *self._events)
+        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY)
+        return _SSEApp(head, *self._events, drain)
