@@ -58,11 +58,16 @@ async def _disconnected(receive: Callable[[], Awaitable[Any]]) -> None:
 
 
 async def first_event(
-    stream: EventStream[Any], receive: Callable[[], Awaitable[Any]], heartbeat: float
+    stream: EventStream[Any],
+    receive: Callable[[], Awaitable[Any]],
+    heartbeat: float,
+    drain: StreamDrain | None = None,
 ) -> Any:
     """The stream's first item, ``None`` if ``heartbeat`` passed first (the response then
     starts with a heartbeat), or ``CLIENT_GONE`` if the client left while we waited —
-    in which case the upstream is cancelled instead of running on for nobody."""
+    in which case the upstream is cancelled instead of running on for nobody. If the
+    server begins to stop (``drain``) while we wait, the upstream is closed and
+    ``ServerShuttingDown`` raised: no response has started, so it is a 503 problem."""
     try:
         item = await stream.next(min(_FAST_PATH_SECONDS, heartbeat))
     except StopAsyncIteration:
@@ -72,8 +77,14 @@ async def first_event(
     loop = asyncio.get_running_loop()
     watcher = loop.create_task(_disconnected(receive))
     waiter = loop.create_task(stream.next(heartbeat))
+    stopping = loop.create_future()
+    unregister = None
+    if drain is not None:
+        unregister = drain.register(lambda: stopping.done() or stopping.set_result(None))
+        if drain.requested:
+            stopping.set_result(None)
     try:
-        await asyncio.wait((watcher, waiter), return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait((watcher, waiter, stopping), return_when=asyncio.FIRST_COMPLETED)
         if waiter.done():
             try:
                 return waiter.result()
@@ -81,10 +92,15 @@ async def first_event(
                 return None
         waiter.cancel()
         await stream.aclose()
+        if not watcher.done():
+            raise ServerShuttingDown()
         return CLIENT_GONE
     finally:
+        if unregister is not None:
+            unregister()
         watcher.cancel()
         waiter.cancel()
+        stopping.cancel()
 
 
 def frame(payload: Any) -> bytes:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
+import time
 
 import httpx
 import pytest
@@ -67,3 +69,30 @@ def test_stop_signal_with_no_stream_open_exits_0(tmp_path, upstream):
     finally:
         server.stop()
     assert "Application shutdown complete." in server.log.read_text()
+
+
+def test_stop_signal_while_waiting_for_the_first_token_is_a_503_problem(tmp_path, upstream):
+    """No response has started yet: the stream request gets a 503 problem at once, not a
+    cancellation when uvicorn's graceful timeout runs out (the heartbeat is longer)."""
+    upstream.reset()
+    server = Server(upstream_env(upstream, DAWAI_HEARTBEAT_INTERVAL="30"), tmp_path)
+    try:
+        with httpx.Client(base_url=server.base, timeout=30) as client:
+
+            def stop_once_upstream_has_it() -> None:
+                while not upstream.requests:
+                    time.sleep(0.02)
+                server.proc.send_signal(signal.SIGTERM)
+
+            threading.Thread(target=stop_once_upstream_has_it, daemon=True).start()
+            response = client.post(
+                "/api/stream/chat", json={"message": "hi", "model": "openai/fake+first_delay=60"}
+            )
+        assert server.proc.wait(8) == 0
+    finally:
+        server.stop()
+    assert response.status_code == 503
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert "shutting down" in response.json()["detail"]
+    assert upstream.wait_for_disconnect(5), "the upstream request outlived the server"
+    assert "Traceback" not in server.log.read_text()

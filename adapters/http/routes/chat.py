@@ -8,6 +8,7 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.openapi import event_stream, problem_responses
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
 from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, SSEResponse, first_event
@@ -46,7 +47,8 @@ async def _stream_chat(
     stream = chat.stream(to_input(data))
     heartbeat = chat.heartbeat_interval
     try:
-        first = await first_event(stream, request.receive, heartbeat)
+        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY)  # the server stopping: a 503
+        first = await first_event(stream, request.receive, heartbeat, drain)
     except BaseException:
         await stream.aclose()
         raise
