@@ -11,7 +11,9 @@ from typing import Any
 
 import msgspec
 
+from dawai.core.errors import InvalidInput
 from dawai.core.settings import Settings, default_aliases
+from dawai.core.upstream_values import check_api_key
 
 __all__ = ["ENV_VARS", "ConfigError", "load_settings", "redacted"]
 
@@ -112,9 +114,26 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if isinstance(entry, dict):
             entry.setdefault("kind", name)
     try:
-        return msgspec.convert(tree, Settings, strict=False)
+        settings = msgspec.convert(tree, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise ConfigError(_describe(str(exc), from_env)) from None
+    _check_keys(settings, from_env)
+    return settings
+
+
+def _check_keys(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:
+    """A server key becomes a header value on every request: one with a line break (a
+    key file read with its newline) or a non-ASCII character stops start-up instead."""
+    for name, endpoint in settings.providers.items():
+        if not endpoint.api_key:
+            continue
+        path = ("providers", name, "api_key")
+        try:
+            check_api_key(".".join(path), endpoint.api_key)
+        except InvalidInput as exc:
+            origin = from_env.get(path)
+            source = f" (from {origin})" if origin else " (from DAWAI_CONFIG)"
+            raise ConfigError(f"invalid setting {'.'.join(path)}{source}: {exc.errors[0].message}") from None
 
 
 def _describe(message: str, from_env: dict[tuple[str, ...], str]) -> str:

@@ -25,7 +25,8 @@ class ProviderEntry(msgspec.Struct, frozen=True):
 
     ``prefixes`` route bare model ids (``claude-...``) here; ``models`` are ids this
     provider advertises in ``GET /api/models``; ``key_setting`` names the server setting
-    that supplies its key (``None``: it needs no key).
+    that supplies its key (``None``: it needs no key). ``keys_per_request``: its instances
+    are ``KeyedProvider``s, so one instance per base URL serves every key.
     """
 
     name: str
@@ -35,6 +36,7 @@ class ProviderEntry(msgspec.Struct, frozen=True):
     key_setting: str | None = None
     default_base_url: str | None = None
     description: str = ""
+    keys_per_request: bool = False
     plugin: str = ""
 
 

@@ -38,6 +38,7 @@ from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
 from dawai.core.streams import EventStream
+from dawai.core.upstream_values import check_credentials
 from dawai.ports.llm import LLMProvider
 from dawai.ports.prompt import PromptStrategy
 
@@ -88,7 +89,10 @@ class ChatService:
     # -- planning ----------------------------------------------------------------------
 
     def targets(self, chat: ChatInput) -> list[Target]:
-        """The primary route and its fallbacks that have a usable key, in order."""
+        """The primary route and its fallbacks that have a usable key, in order. Every
+        client value that goes upstream (keys, model names) is checked here, before any
+        connection is opened."""
+        check_credentials(chat.api_keys, chat.api_key)
         chain = [self._router.resolve(chat.model)]
         for fallback in self._settings.llm.fallbacks.get(chat.model, ()):
             try:

@@ -1,11 +1,23 @@
-"""SDK clients, built once per (provider, key, base URL) and reused.
+"""Provider instances (SDK clients with their connection pools), built once and reused.
 
-Keys are held only inside the provider instances; the pool's own index uses a hash of
-the key. Each credential set spreads over ``shards`` instances (independent connection
-pools), since one client holding ~1,000 connections spends CPU in proportion to its pool
-on every request (see docs/adr/0006). Least recently used sets are closed once streams
-that may still be using them have had time to finish. ``on_first_build`` is called after
-a provider factory builds its first instance in this process (its SDK has just loaded).
+Memory stays bounded whatever keys clients send:
+
+- A provider registered with ``keys_per_request=True`` (every built-in one) is built once
+  per (provider, base URL) and shard, with no key, and each request gets a view of it
+  (``KeyedProvider.with_key``) that sends its own key over the shared connections. Base
+  URLs come from settings only, so the number of instances is fixed by the config:
+  providers x base URLs x ``llm.client_shards``, whatever the number of keys.
+- Any other provider gets instances per (provider, key, base URL). At most
+  ``llm.client_cache_size`` key sets are kept; an evicted set is closed once streams that
+  may still use it have had ``reliability.total_timeout`` to finish, and at once when more
+  than ``client_cache_size`` sets are waiting to close. So at most
+  ``2 x client_cache_size x client_shards`` such instances exist.
+
+Each set spreads over ``shards`` instances (independent connection pools) used in turn,
+since one client holding ~1,000 connections spends CPU in proportion to its pool on every
+request (docs/adr/0006). The pool's own index holds a hash of a key, never the key.
+``on_first_build`` is called after a provider factory builds its first instance in this
+process (its SDK has just loaded).
 """
 
 from __future__ import annotations
@@ -16,11 +28,14 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Callable
 
-from dawai.core.catalog import Catalog
+from dawai.core.catalog import Catalog, ProviderEntry
+from dawai.core.errors import NotConfigured
 from dawai.core.settings import Settings
-from dawai.ports.llm import LLMProvider, ProviderConfig
+from dawai.ports.llm import KeyedProvider, LLMProvider, ProviderConfig
 
 __all__ = ["ProviderPool"]
+
+Index = tuple[str, str, str]
 
 
 class ProviderPool:
@@ -33,20 +48,39 @@ class ProviderPool:
         self._settings = settings
         self._max = settings.llm.client_cache_size
         self._shards = settings.llm.client_shards
-        self._sets: OrderedDict[tuple[str, str, str], list[LLMProvider]] = OrderedDict()
+        # (provider, key digest or "" for a shared set, base URL) -> its instances.
+        self._sets: OrderedDict[Index, list[LLMProvider]] = OrderedDict()
         self._turn = itertools.count()
         self._closing: set[asyncio.Task[None]] = set()
-        self._retired: list[LLMProvider] = []
+        # Sets waiting to be closed, by the task that will close them (oldest first).
+        self._retired: dict[asyncio.Task[None], list[LLMProvider]] = {}
 
     def __len__(self) -> int:
+        """Key sets held (shared sets included)."""
         return len(self._sets)
+
+    @property
+    def instances(self) -> int:
+        """Provider instances alive: in use or waiting to be closed."""
+        return sum(map(len, self._sets.values())) + sum(map(len, self._retired.values()))
 
     def get(self, provider: str, api_key: str | None) -> LLMProvider:
         entry = self._catalog.providers[provider]
         endpoint = self._settings.providers.get(provider)
         base_url = (endpoint.base_url if endpoint else None) or entry.default_base_url
+        if entry.keys_per_request:
+            shared = self._instance(entry, (provider, "", base_url or ""), None, base_url)
+            if not isinstance(shared, KeyedProvider):
+                raise NotConfigured(
+                    f"Provider '{provider}' was registered with keys_per_request but has no with_key()."
+                )
+            return shared.with_key(api_key)
         digest = hashlib.sha256((api_key or "").encode()).hexdigest()
-        index = (provider, digest, base_url or "")
+        return self._instance(entry, (provider, digest, base_url or ""), api_key, base_url)
+
+    def _instance(
+        self, entry: ProviderEntry, index: Index, api_key: str | None, base_url: str | None
+    ) -> LLMProvider:
         instances = self._sets.get(index)
         if instances is None:
             instances = self._sets[index] = []
@@ -54,16 +88,7 @@ class ProviderPool:
         else:
             self._sets.move_to_end(index)
         if len(instances) < self._shards:
-            reliability = self._settings.reliability
-            config = ProviderConfig(
-                name=provider,
-                api_key=api_key,
-                base_url=base_url,
-                connect_timeout=reliability.connect_timeout,
-                read_timeout=reliability.total_timeout,
-                options=dict(endpoint.options) if endpoint else {},
-            )
-            instances.append(entry.factory(config))
+            instances.append(entry.factory(self._config(entry, api_key, base_url)))
             if entry.factory not in self._factories_used:
                 self._factories_used.add(entry.factory)
                 if self._on_first_build is not None:
@@ -71,31 +96,55 @@ class ProviderPool:
             return instances[-1]
         return instances[next(self._turn) % len(instances)]
 
+    def _config(self, entry: ProviderEntry, api_key: str | None, base_url: str | None) -> ProviderConfig:
+        endpoint = self._settings.providers.get(entry.name)
+        reliability = self._settings.reliability
+        return ProviderConfig(
+            name=entry.name,
+            api_key=api_key,
+            base_url=base_url,
+            connect_timeout=reliability.connect_timeout,
+            read_timeout=reliability.total_timeout,
+            options=dict(endpoint.options) if endpoint else {},
+        )
+
     def _evict(self) -> None:
         while len(self._sets) > self._max:
             _, instances = self._sets.popitem(last=False)
-            self._close_later(instances, self._settings.reliability.total_timeout)
+            self._retire(instances)
 
-    def _close_later(self, instances: list[LLMProvider], delay: float) -> None:
-        self._retired.extend(instances)
-
-        async def close() -> None:
-            await asyncio.sleep(delay)
-            for instance in instances:
-                self._retired.remove(instance)
-                await instance.aclose()
-
+    def _retire(self, instances: list[LLMProvider]) -> None:
+        """Close ``instances`` after ``total_timeout`` (a stream may still use them), or at
+        once for the oldest waiting sets when more than ``client_cache_size`` wait."""
         try:
-            task = asyncio.get_running_loop().create_task(close())
-        except RuntimeError:  # no loop: nothing can be in flight either
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # built and dropped outside any loop: nothing is in flight
             return
+        waiting = loop.create_task(self._close(instances, self._settings.reliability.total_timeout))
+        self._retired[waiting] = instances
+        while len(self._retired) > self._max:
+            oldest = next(iter(self._retired))
+            group = self._retired.pop(oldest)
+            oldest.cancel()
+            self._track(loop.create_task(self._close(group, 0.0)))
+        self._track(waiting)
+
+    async def _close(self, instances: list[LLMProvider], delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        self._retired.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        for instance in instances:
+            await instance.aclose()
+
+    def _track(self, task: asyncio.Task[None]) -> None:
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
     async def aclose(self) -> None:
         for task in list(self._closing):
             task.cancel()
-        instances = [i for group in self._sets.values() for i in group] + self._retired
-        self._sets, self._retired = OrderedDict(), []
-        for instance in instances:
-            await instance.aclose()
+        groups = [*self._sets.values(), *self._retired.values()]
+        self._sets, self._retired = OrderedDict(), {}
+        for group in groups:
+            for instance in group:
+                await instance.aclose()

@@ -13,6 +13,7 @@ from dawai.core.catalog import Catalog
 from dawai.core.errors import FieldError, InvalidInput, MissingCredentials, NotConfigured
 from dawai.core.models import ModelInfo, Route
 from dawai.core.settings import Settings
+from dawai.core.upstream_values import check_model
 
 __all__ = ["ModelRouter"]
 
@@ -43,6 +44,9 @@ class ModelRouter:
         self._prefixes = sorted(prefixes, key=lambda item: -len(item[0]))
 
     def resolve(self, model: str) -> Route:
+        """The route for a frontend model id; the id and the upstream model name it routes
+        to are both checked (``check_model``), whatever resolved them."""
+        check_model("model", model)
         route = self._route(model)
         if route is None:
             raise InvalidInput(
@@ -53,6 +57,7 @@ class ModelRouter:
             raise NotConfigured(
                 f"Model '{model[:100]}' routes to provider '{route.provider}', which is not loaded."
             )
+        check_model("model", route.model)
         return route
 
     def _route(self, model: str) -> Route | None:
@@ -76,6 +81,8 @@ class ModelRouter:
             route = _split(target)
             if route is None:
                 found.append(f"llm.aliases.{alias}: '{target}' is not provider/model")
+            elif not self._valid_model(alias) or not self._valid_model(route.model):
+                found.append(f"llm.aliases.{alias}: '{target}' has characters a model name may not hold")
             elif route.provider not in self._catalog.providers:
                 found.append(f"llm.aliases.{alias}: provider '{route.provider}' is not loaded")
         for model, chain in self._settings.llm.fallbacks.items():
@@ -85,6 +92,14 @@ class ModelRouter:
                 except (InvalidInput, NotConfigured):
                     found.append(f"llm.fallbacks.{model}: '{fallback}' routes nowhere and will be skipped")
         return found
+
+    @staticmethod
+    def _valid_model(model: str) -> bool:
+        try:
+            check_model("model", model)
+        except InvalidInput:
+            return False
+        return True
 
     def key_for(self, provider: str, api_keys: Mapping[str, str], api_key: str | None) -> str | None:
         """The request's key for this provider, else the server's, else ``None`` when the

@@ -50,6 +50,7 @@ class AnthropicPlugin:
             prefixes=("claude",),
             key_setting="ANTHROPIC_API_KEY",
             description="Claude through the Anthropic Messages API",
+            keys_per_request=True,
         )
 
 
@@ -62,6 +63,7 @@ class OpenAIPlugin:
             prefixes=("gpt", "o1", "o3", "o4"),
             key_setting="OPENAI_API_KEY",
             description="OpenAI Chat Completions",
+            keys_per_request=True,
         )
         for name, endpoint in sorted(settings.providers.items()):
             if endpoint.kind == "openai-compatible":
@@ -72,6 +74,7 @@ class OpenAIPlugin:
                     key_setting=None,
                     default_base_url=endpoint.base_url,
                     description=f"OpenAI-compatible server at {endpoint.base_url or '(no base_url)'}",
+                    keys_per_request=True,
                 )
 
 
@@ -84,6 +87,7 @@ class GooglePlugin:
             prefixes=("gemini",),
             key_setting="GEMINI_API_KEY",
             description="Gemini through the google-genai SDK",
+            keys_per_request=True,
         )
 
 

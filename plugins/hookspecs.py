@@ -29,8 +29,11 @@ def register_llm_providers(register: Callable[..., None], settings: Settings) ->
     """Register LLM provider kinds.
 
     Call ``register(name, factory, *, prefixes=(), models=(), key_setting=None,
-    default_base_url=None, description="")`` once per provider. ``factory`` receives a
-    ``dawai.ports.ProviderConfig`` and returns an ``LLMProvider``.
+    default_base_url=None, description="", keys_per_request=False)`` once per provider.
+    ``factory`` receives a ``dawai.ports.ProviderConfig`` and returns an ``LLMProvider``;
+    with ``keys_per_request=True`` it returns a ``KeyedProvider``, built once per base URL
+    and given each request's key through ``with_key`` (so memory does not grow with the
+    number of keys clients send).
     """
 
 

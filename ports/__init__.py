@@ -4,7 +4,7 @@ Adapters (ours or a plugin's) implement them; the core depends only on these.
 """
 
 from dawai.ports.completion import TextCompleter
-from dawai.ports.llm import LLMProvider, ProviderConfig, ProviderFactory
+from dawai.ports.llm import KeyedProvider, LLMProvider, ProviderConfig, ProviderFactory
 from dawai.ports.prompt import PromptStrategy
 from dawai.ports.singing import ProgressCallback, SingingSynthesizer
 from dawai.ports.stores import AudioCache, FeedbackStore, SummaryStore
@@ -12,6 +12,7 @@ from dawai.ports.stores import AudioCache, FeedbackStore, SummaryStore
 __all__ = [
     "AudioCache",
     "FeedbackStore",
+    "KeyedProvider",
     "LLMProvider",
     "ProgressCallback",
     "PromptStrategy",

@@ -9,14 +9,16 @@ import msgspec
 
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest
 
-__all__ = ["LLMProvider", "ProviderConfig", "ProviderFactory"]
+__all__ = ["KeyedProvider", "LLMProvider", "ProviderConfig", "ProviderFactory"]
 
 
 class ProviderConfig(msgspec.Struct, frozen=True):
     """What a provider factory gets: one credential set and the network limits.
 
     A provider instance is built once per (provider, key, base URL) and reused; it owns
-    its SDK client and closes it in ``aclose``.
+    its SDK client and closes it in ``aclose``. A provider registered with
+    ``keys_per_request=True`` is built once per (provider, base URL) with ``api_key=None``
+    and given each request's key through ``KeyedProvider.with_key``.
     """
 
     name: str
@@ -57,3 +59,16 @@ class LLMProvider(Protocol):
 
 
 ProviderFactory = Callable[[ProviderConfig], LLMProvider]
+
+
+@runtime_checkable
+class KeyedProvider(LLMProvider, Protocol):
+    """A provider that can send another key over its own connections.
+
+    ``with_key(api_key)`` returns a view: an ``LLMProvider`` that sends ``api_key`` (``None``:
+    no key, for servers that need none) with every request, shares this instance's SDK
+    client and connection pool, costs a few hundred bytes, and is dropped after one
+    request. Its ``aclose`` does nothing; the instance it came from owns the connections.
+    """
+
+    def with_key(self, api_key: str | None) -> LLMProvider: ...

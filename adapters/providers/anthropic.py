@@ -2,11 +2,13 @@
 
 The SDK builds, authenticates and sends each request and maps error statuses to its
 exceptions; we ask it for the raw response and decode the events with msgspec
-(docs/adr/0007).
+(docs/adr/0007). One instance serves every key: ``with_key`` gives a view that sends its
+key per request over the shared client.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,7 +25,7 @@ from dawai.adapters.providers.failures import (
 )
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import post_raw, sdk_http_client
+from dawai.adapters.providers.transport import RawOptions, post_raw, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -71,20 +73,32 @@ class _Event(msgspec.Struct):
 
 _decode_event = msgspec.json.Decoder(_Event).decode
 _decode_message = msgspec.json.Decoder(_Message).decode
+_NO_KEY = "not-needed"
 
 
 class AnthropicProvider:
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
         self._key = config.api_key
+        self._options = RawOptions()
+        self._owner = True
         self._client = anthropic.AsyncAnthropic(
-            api_key=config.api_key,
+            # Never None: the SDK would then look for a key in the environment and its
+            # own config files. A shared instance's requests carry each view's key.
+            api_key=config.api_key or _NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
             http_client=sdk_http_client(
                 anthropic.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
             ),
         )
+
+    def with_key(self, api_key: str | None) -> AnthropicProvider:
+        """A view sending ``api_key`` over this instance's client (``KeyedProvider``)."""
+        view = copy.copy(self)
+        view._key, view._owner = api_key, False
+        view._options = RawOptions({"X-Api-Key": api_key or _NO_KEY})
+        return view
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -110,7 +124,7 @@ class AnthropicProvider:
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
-            return await post_raw(self._client, "/v1/messages", body, stream=stream)
+            return await post_raw(self._client, "/v1/messages", body, stream=stream, options=self._options)
         except anthropic.AnthropicError as exc:
             raise self._failure(exc) from None
 
@@ -185,4 +199,5 @@ class AnthropicProvider:
         return decode_upstream(msgspec.json.decode, text, self.name, "reply")
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._owner:  # a view's client belongs to the instance it came from
+            await self._client.close()

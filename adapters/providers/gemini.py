@@ -12,11 +12,14 @@ adapters do (docs/adr/0007, 0011). What the public methods add is kept:
   stream drops after a checkpoint goes on from its ``continuationToken`` through the
   SDK's own ``generate_content(_stream)``, which follows any later tokens itself.
 
-Closing the response closes its connection, so the upstream sees the client leave.
+Closing the response closes its connection, so the upstream sees the client leave. One
+instance serves every key: ``with_key`` gives a view that sends its key per request over
+the shared SDK client.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -48,6 +51,9 @@ from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["GeminiProvider"]
+
+_KEY_HEADER = "x-goog-api-key"  # as google-genai writes it: its headers are a plain dict
+_NO_KEY = "not-needed"
 
 
 def _headers(exc: genai_errors.APIError) -> Any:
@@ -82,6 +88,7 @@ class GeminiProvider:
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
         self._key = config.api_key
+        self._owner = True
         # Its async requests go through our HTTP/1.1 transport (docs/adr/0008) on the shared
         # TLS context; the sync client it also builds gets the context too (~45 ms saved).
         self._http = http = sdk_http_client(httpx2.AsyncClient, config.read_timeout, config.connect_timeout)
@@ -94,7 +101,14 @@ class GeminiProvider:
             client_args={"verify": shared_ssl_context()},
             httpx_async_client=http,
         )
-        self._client = genai.Client(vertexai=False, api_key=config.api_key, http_options=options)
+        # Never None: the SDK would then look for a key in the environment.
+        self._client = genai.Client(vertexai=False, api_key=config.api_key or _NO_KEY, http_options=options)
+
+    def with_key(self, api_key: str | None) -> GeminiProvider:
+        """A view sending ``api_key`` over this instance's SDK client (``KeyedProvider``)."""
+        view = copy.copy(self)
+        view._key, view._owner = api_key, False
+        return view
 
     def _args(self, request: LLMRequest, **config: Any) -> dict[str, Any]:
         contents = [
@@ -102,6 +116,7 @@ class GeminiProvider:
             for m in request.messages
         ]
         settings = types.GenerateContentConfig(
+            http_options=types.HttpOptions(headers={_KEY_HEADER: self._key or _NO_KEY}),
             system_instruction=request.system or None,
             max_output_tokens=request.max_tokens,
             temperature=request.temperature,
@@ -154,6 +169,7 @@ class GeminiProvider:
         api = self._client.aio._api_client
         path = f"{model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
         http_request = api._build_request("post", path, self._body(request))
+        http_request.headers[_KEY_HEADER] = self._key or _NO_KEY  # a copy made for this request
         http_request.timeout = self._timeout
         try:
             return await api._async_request(http_request=http_request, stream=stream)
@@ -243,5 +259,7 @@ class GeminiProvider:
         return decode_upstream(msgspec.json.decode, _text(response), self.name, "reply")
 
     async def aclose(self) -> None:
+        if not self._owner:  # a view's client belongs to the instance it came from
+            return
         await self._client.aio.aclose()
         await self._http.aclose()  # google-genai leaves a client it was given open

@@ -5,12 +5,13 @@ google-genai writes them."""
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import msgspec
 
 from dawai.adapters.providers.sse_reader import SSEParser
-from dawai.core.errors import InvalidInput
+from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.models import Usage
 
 __all__ = ["Chunk", "decode_chunk", "gemini_sse", "model_path", "token_bytes", "total_usage"]
@@ -65,11 +66,18 @@ class Chunk(msgspec.Struct, rename="camel"):
 decode_chunk = msgspec.json.Decoder(Chunk).decode
 
 
+# The model is a path segment of the request URL (``models/{model}:streamGenerateContent``):
+# one segment, no ``:`` (it would name another method) and nothing else a URL gives a
+# meaning to, after an optional ``models/`` or ``tunedModels/`` collection.
+_MODEL_NAME = re.compile(r"(?:models/|tunedModels/)?[A-Za-z0-9][A-Za-z0-9._@+=\-]*")
+
+
 def model_path(model: str) -> str:
-    """The Gemini API's resource name for ``model``, as google-genai writes it (and with
-    the names it refuses refused)."""
-    if not model or ".." in model or "?" in model or "&" in model:
-        raise InvalidInput(f"Invalid Gemini model name {model!r}.")
+    """The Gemini API's resource name for ``model``, as google-genai writes it; a name that
+    would reach another resource or method is refused."""
+    if not _MODEL_NAME.fullmatch(model):
+        message = "a Gemini model name is one path segment: letters, digits and . _ @ + = -"
+        raise InvalidInput(f"Invalid Gemini model name: {message}.", [FieldError("model", message)])
     return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
 
 

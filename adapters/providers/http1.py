@@ -19,6 +19,9 @@ arrives; the measurements that led here are in docs/adr/0008.
   extension) between bytes of the response, on one timer per connection, moved lazily.
 * Closing a response before its body is complete closes the connection, so the upstream
   sees its client leave (client disconnects cancel the upstream request).
+* Header names and values, and the request target, holding CR, LF or NUL are refused
+  before any connection is opened (as h11 refuses them): nothing that reached the
+  request can write headers or a request of its own onto the connection.
 * Not supported: proxies, HTTP/2, ``Expect: 100-continue``, ``HEAD``. Bodies are sent
   whole.
 """
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import re
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -39,6 +43,7 @@ __all__ = ["Http1Transport", "response_chunks"]
 _HIGH_WATER = 1 << 20  # buffered body bytes before reading from the socket pauses
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_LINE_BREAKING = re.compile(rb"[\r\n\x00]")
 
 
 class _Connection(asyncio.Protocol):
@@ -467,7 +472,16 @@ async def _serialize(request: httpx2.Request) -> bytes:
     if any(name.lower() == b"transfer-encoding" for name, _ in headers):  # sent whole instead
         headers = [(n, v) for n, v in headers if n.lower() not in (b"transfer-encoding", b"content-length")]
         headers.append((b"Content-Length", str(len(content)).encode()))
-    parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    target = request.url.raw_path
+    fields = [request.method.encode("ascii"), target]
+    for name, value in headers:
+        fields += (name, value)
+    if _LINE_BREAKING.search(b"".join(fields)):  # one scan of every name and value
+        raise httpx2.LocalProtocolError(
+            "A request header or the request target holds CR, LF or NUL; nothing was sent.",
+            request=request,
+        )
+    parts = [fields[0], b" ", target, b" HTTP/1.1\r\n"]
     for name, value in headers:
         parts += (name, b": ", value, b"\r\n")
     parts += (b"\r\n", content)

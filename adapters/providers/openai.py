@@ -2,11 +2,13 @@
 
 The SDK builds, authenticates and sends each request and maps error statuses to its
 exceptions; we ask it for the raw response and decode the body with msgspec, which
-costs a fraction of the SDK's per-chunk models (docs/adr/0007).
+costs a fraction of the SDK's per-chunk models (docs/adr/0007). One instance serves every
+key: ``with_key`` gives a view that sends its key per request over the shared client.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,7 +25,7 @@ from dawai.adapters.providers.failures import (
 )
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import post_raw, sdk_http_client
+from dawai.adapters.providers.transport import RawOptions, post_raw, sdk_http_client
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -61,6 +63,7 @@ class _Chunk(msgspec.Struct):
 
 
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
+_NO_KEY = "not-needed"
 
 
 class OpenAIProvider:
@@ -70,14 +73,24 @@ class OpenAIProvider:
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
         self._key = config.api_key
+        self._options = RawOptions()
+        self._owner = True
         self._client = openai.AsyncOpenAI(
-            api_key=config.api_key or "not-needed",
+            # Servers that need no key still get a bearer token (some proxies insist).
+            api_key=config.api_key or _NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
             http_client=sdk_http_client(
                 openai.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
             ),
         )
+
+    def with_key(self, api_key: str | None) -> OpenAIProvider:
+        """A view sending ``api_key`` over this instance's client (``KeyedProvider``)."""
+        view = copy.copy(self)
+        view._key, view._owner = api_key, False
+        view._options = RawOptions({"Authorization": f"Bearer {api_key or _NO_KEY}"})
+        return view
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
@@ -102,7 +115,9 @@ class OpenAIProvider:
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
-            return await post_raw(self._client, "/chat/completions", body, stream=stream)
+            return await post_raw(
+                self._client, "/chat/completions", body, stream=stream, options=self._options
+            )
         except openai.OpenAIError as exc:
             raise self._failure(exc) from None
 
@@ -164,7 +179,8 @@ class OpenAIProvider:
         return decode_upstream(msgspec.json.decode, reply.text, self.name, "reply")
 
     async def aclose(self) -> None:
-        await self._client.close()
+        if self._owner:  # a view's client belongs to the instance it came from
+            await self._client.close()
 
 
 class OpenAICompatibleProvider(OpenAIProvider):

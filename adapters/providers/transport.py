@@ -22,13 +22,13 @@ from httpx2._utils import get_environment_proxies
 from dawai.adapters.providers.http1 import Http1Transport
 from dawai.adapters.providers.lean_client import lean_client_class
 
-__all__ = ["post_raw", "proxy_mounts", "sdk_http_client", "shared_ssl_context"]
+__all__ = ["RawOptions", "post_raw", "proxy_mounts", "sdk_http_client", "shared_ssl_context"]
 
-_JSON_BODY = {"headers": {"Content-Type": "application/json"}}
+_JSON = {"Content-Type": "application/json"}
 # Asks the SDK for the raw HTTP response: it still builds the request, authenticates,
 # applies timeouts and turns error statuses into its exceptions, but leaves the body to
 # us (docs/adr/0007).
-_RAW_STREAM = {"headers": {"Content-Type": "application/json", "X-Stainless-Raw-Response": "stream"}}
+_RAW_STREAM = {**_JSON, "X-Stainless-Raw-Response": "stream"}
 _encode = msgspec.json.Encoder().encode
 
 
@@ -37,13 +37,34 @@ def shared_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
 
 
-async def post_raw(client: Any, path: str, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
+class RawOptions:
+    """The request options ``post_raw`` hands an Anthropic- or OpenAI-style SDK, with
+    ``headers`` (a key, per request) merged over the SDK client's own, once per view."""
+
+    __slots__ = ("reply", "stream")
+
+    def __init__(self, headers: dict[str, str] | None = None) -> None:
+        extra = headers or {}
+        self.reply = {"headers": {**_JSON, **extra}}
+        self.stream = {"headers": {**_RAW_STREAM, **extra}}
+
+
+_PLAIN = RawOptions()
+
+
+async def post_raw(
+    client: Any, path: str, body: dict[str, Any], *, stream: bool, options: RawOptions = _PLAIN
+) -> httpx2.Response:
     """``client.post`` of an Anthropic- or OpenAI-style SDK, answered by the raw response.
 
     The body goes already encoded (msgspec), which spares the SDK a deep copy of it and a
     ``json.dumps`` per request. The SDK's own errors propagate."""
-    options = _RAW_STREAM if stream else _JSON_BODY
-    return await client.post(path, content=_encode(body), cast_to=httpx2.Response, options=options)
+    return await client.post(
+        path,
+        content=_encode(body),
+        cast_to=httpx2.Response,
+        options=options.stream if stream else options.reply,
+    )
 
 
 def sdk_http_client(
