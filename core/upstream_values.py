@@ -55,10 +55,12 @@ def check_api_key(field: str, key: str) -> None:
 
 
 def check_credentials(api_keys: Mapping[str, str], api_key: str | None) -> None:
-    """Every key a request brings (``apiKeys.<provider>`` and ``apiKey``), checked."""
+    """Every key a request brings (``apiKeys.<provider>`` and ``apiKey``), checked. An
+    empty one is no key (the contract's ``apiKey: str = ""``): the server's is used."""
     for provider, key in api_keys.items():
-        check_api_key(f"apiKeys.{provider}", key)
-    if api_key is not None:
+        if key:
+            check_api_key(f"apiKeys.{provider}", key)
+    if api_key:
         check_api_key("apiKey", api_key)
 
 
