@@ -25,7 +25,14 @@ from dawai.adapters.providers.failures import (
 )
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import RawOptions, post_raw, sdk_http_client
+from dawai.adapters.providers.transport import (
+    NO_KEY,
+    RawOptions,
+    key_headers,
+    key_template,
+    post_raw,
+    sdk_http_client,
+)
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -73,7 +80,6 @@ class _Event(msgspec.Struct):
 
 _decode_event = msgspec.json.Decoder(_Event).decode
 _decode_message = msgspec.json.Decoder(_Message).decode
-_NO_KEY = "not-needed"
 
 
 class AnthropicProvider:
@@ -85,19 +91,20 @@ class AnthropicProvider:
         self._client = anthropic.AsyncAnthropic(
             # Never None: the SDK would then look for a key in the environment and its
             # own config files. A shared instance's requests carry each view's key.
-            api_key=config.api_key or _NO_KEY,
+            api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
             http_client=sdk_http_client(
                 anthropic.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
             ),
         )
+        self._auth = key_template(self._client.auth_headers, config.api_key, {"X-Api-Key": NO_KEY})
 
     def with_key(self, api_key: str | None) -> AnthropicProvider:
         """A view sending ``api_key`` over this instance's client (``KeyedProvider``)."""
         view = copy.copy(self)
         view._key, view._owner = api_key, False
-        view._options = RawOptions({"X-Api-Key": api_key or _NO_KEY})
+        view._options = RawOptions(key_headers(self._auth, api_key))
         return view
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:

@@ -25,7 +25,14 @@ from dawai.adapters.providers.failures import (
 )
 from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import RawOptions, post_raw, sdk_http_client
+from dawai.adapters.providers.transport import (
+    NO_KEY,
+    RawOptions,
+    key_headers,
+    key_template,
+    post_raw,
+    sdk_http_client,
+)
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -63,7 +70,6 @@ class _Chunk(msgspec.Struct):
 
 
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
-_NO_KEY = "not-needed"
 
 
 class OpenAIProvider:
@@ -77,19 +83,22 @@ class OpenAIProvider:
         self._owner = True
         self._client = openai.AsyncOpenAI(
             # Servers that need no key still get a bearer token (some proxies insist).
-            api_key=config.api_key or _NO_KEY,
+            api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
             http_client=sdk_http_client(
                 openai.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
             ),
         )
+        self._auth = key_template(
+            self._client.auth_headers, config.api_key, {"Authorization": f"Bearer {NO_KEY}"}
+        )
 
     def with_key(self, api_key: str | None) -> OpenAIProvider:
         """A view sending ``api_key`` over this instance's client (``KeyedProvider``)."""
         view = copy.copy(self)
         view._key, view._owner = api_key, False
-        view._options = RawOptions({"Authorization": f"Bearer {api_key or _NO_KEY}"})
+        view._options = RawOptions(key_headers(self._auth, api_key))
         return view
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:

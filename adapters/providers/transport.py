@@ -22,7 +22,16 @@ from httpx2._utils import get_environment_proxies
 from dawai.adapters.providers.http1 import Http1Transport
 from dawai.adapters.providers.lean_client import lean_client_class
 
-__all__ = ["RawOptions", "post_raw", "proxy_mounts", "sdk_http_client", "shared_ssl_context"]
+__all__ = [
+    "NO_KEY",
+    "RawOptions",
+    "key_headers",
+    "key_template",
+    "post_raw",
+    "proxy_mounts",
+    "sdk_http_client",
+    "shared_ssl_context",
+]
 
 _JSON = {"Content-Type": "application/json"}
 # Asks the SDK for the raw HTTP response: it still builds the request, authenticates,
@@ -50,6 +59,24 @@ class RawOptions:
 
 
 _PLAIN = RawOptions()
+NO_KEY = "not-needed"  # what a shared client is built with; each view sends its own key
+
+
+def key_template(auth_headers: Any, api_key: str | None, fallback: dict[str, str]) -> dict[str, str]:
+    """The SDK client's own credential headers (its public ``auth_headers``) with the key it
+    was built with replaced by ``NO_KEY``: what ``key_headers`` fills in per view, so a
+    request carries exactly the headers the SDK would send for its key. ``fallback`` (in
+    the same form) should the SDK show none."""
+    built = api_key or NO_KEY
+    template = {
+        name: value.replace(built, NO_KEY) for name, value in dict(auth_headers).items() if built in value
+    }
+    return template or fallback
+
+
+def key_headers(template: dict[str, str], api_key: str | None) -> dict[str, str]:
+    key = api_key or NO_KEY
+    return {name: value.replace(NO_KEY, key) for name, value in template.items()}
 
 
 async def post_raw(

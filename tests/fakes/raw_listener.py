@@ -8,6 +8,7 @@ connection with a 500 and closes it.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -72,7 +73,5 @@ class RawListener:
                     pass
                 with self._lock:
                     self.connections.append(data)
-                try:
+                with contextlib.suppress(OSError):
                     conn.sendall(_ANSWER)
-                except OSError:
-                    pass
