@@ -23,6 +23,7 @@ __all__ = [
     "API_KEY_PATTERN",
     "MODEL_MAX_LENGTH",
     "MODEL_PATTERN",
+    "PROVIDER_NAME_PATTERN",
     "check_api_key",
     "check_credentials",
     "check_model",
@@ -40,7 +41,11 @@ API_KEY_PATTERN = r"[\x21-\x7e]+"
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:@+=\-]*"
 MODEL_PATTERN = rf"{_SEGMENT}(?:/{_SEGMENT})*"
 
+# The names ``apiKeys`` is keyed by: a provider's name, as plugins register them.
+PROVIDER_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._\-]{0,63}"
+
 _API_KEY = re.compile(API_KEY_PATTERN)
+_PROVIDER_NAME = re.compile(PROVIDER_NAME_PATTERN)
 _MODEL = re.compile(MODEL_PATTERN)
 
 
@@ -58,6 +63,9 @@ def check_credentials(api_keys: Mapping[str, str], api_key: str | None) -> None:
     """Every key a request brings (``apiKeys.<provider>`` and ``apiKey``), checked. An
     empty one is no key (the contract's ``apiKey: str = ""``): the server's is used."""
     for provider, key in api_keys.items():
+        if not _PROVIDER_NAME.fullmatch(provider):
+            message = "keys are provider names: letters, digits and . _ -, at most 64 characters"
+            raise InvalidInput(f"apiKeys: {message}.", [FieldError("apiKeys", message)])
         if key:
             check_api_key(f"apiKeys.{provider}", key)
     if api_key:

@@ -6,6 +6,14 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from dawai.core.upstream_values import (
+    API_KEY_MAX_LENGTH,
+    API_KEY_PATTERN,
+    MODEL_MAX_LENGTH,
+    MODEL_PATTERN,
+    PROVIDER_NAME_PATTERN,
+)
+
 __all__ = [
     "ChatBody",
     "ChatResponse",
@@ -19,7 +27,24 @@ __all__ = [
     "UsageOut",
 ]
 
-Key = Annotated[str, msgspec.Meta(max_length=512)]
+# The core checks keys and model names (dawai.core.upstream_values, with messages that
+# name the field); the schema documents the same patterns, whole-string anchored.
+Key = Annotated[
+    str,
+    msgspec.Meta(max_length=API_KEY_MAX_LENGTH, extra_json_schema={"pattern": f"^(?:{API_KEY_PATTERN})?$"}),
+]
+ModelName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1, max_length=MODEL_MAX_LENGTH, extra_json_schema={"pattern": f"^(?:{MODEL_PATTERN})$"}
+    ),
+]
+KeysByProvider = Annotated[
+    dict[str, Key],
+    msgspec.Meta(
+        max_length=16, extra_json_schema={"propertyNames": {"pattern": f"^(?:{PROVIDER_NAME_PATTERN})$"}}
+    ),
+]
 
 
 class HistoryItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -30,8 +55,8 @@ class HistoryItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ChatBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     message: Annotated[str, msgspec.Meta(min_length=1, max_length=8000)]
     context: str | dict[str, Any] | None = None
-    model: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] = "claude-3-sonnet"
-    apiKeys: Annotated[dict[str, Key], msgspec.Meta(max_length=16)] | None = None
+    model: ModelName = "claude-3-sonnet"
+    apiKeys: KeysByProvider | None = None
     apiKey: Key | None = None
     history: Annotated[list[HistoryItem], msgspec.Meta(max_length=200)] | None = None
 
