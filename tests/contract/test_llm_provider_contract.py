@@ -12,7 +12,7 @@ import pytest
 
 from dawai.core.errors import RateLimited, UpstreamAuthError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta, Usage
-from dawai.ports.llm import LLMProvider
+from dawai.ports.llm import KeyedProvider, LLMProvider
 from tests.contract.harness import JAPANESE, Harness
 
 
@@ -163,3 +163,27 @@ def test_structured_output(harness: Harness):
             await provider.aclose()
 
     assert run(go()) == expected
+
+
+def test_keyed_views_send_over_the_instance_and_leave_it_open(harness: Harness):
+    """A ``KeyedProvider`` (registered with ``keys_per_request``): a view per key works as a
+    provider, and closing it leaves the instance it came from serving."""
+    provider, model = build(harness, "ok")
+    if not isinstance(provider, KeyedProvider):
+        pytest.skip(f"{harness.name} takes its key at construction (no with_key)")
+
+    async def go():
+        try:
+            views = [provider.with_key(key) for key in ("key-one", "key-two", None)]
+            seen = []
+            for view in views:
+                assert isinstance(view, LLMProvider) and view.name == provider.name
+                seen.append(await drain(view, request(model)))
+                await view.aclose()  # a no-op: the instance owns the connections
+            seen.append(await drain(provider, request(model)))
+            return seen
+        finally:
+            await provider.aclose()
+
+    for events in run(go()):
+        assert isinstance(events[-1], Finish)
