@@ -79,7 +79,9 @@ def create_app(container: Any) -> Litestar:
     def guarded(path: str) -> bool:
         return bool(http.api_tokens) and path not in OPEN_PATHS
 
-    served = ServedSchema(lambda: body_types(app.routes), guarded)
+    served = ServedSchema(
+        lambda: body_types(app.routes), guarded, lambda: [m.id for m in container.model_router().models()]
+    )
     renderers = [*docs_render_plugins(), JsonRenderPlugin()]
     app = Litestar(
         route_handlers=[

@@ -21,7 +21,7 @@ has a path parameter, and a 405 answers a method that has no operation to list i
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -222,11 +222,13 @@ def refine(
     *,
     bodies: Mapping[tuple[str, str], type],
     guarded: Callable[[str], bool],
+    models: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The served schema: ``source`` (Litestar's) with the truths above added.
 
     ``bodies`` maps ``(path, method)`` to each JSON body's type; ``guarded(path)`` says
-    whether an API token is needed there."""
+    whether an API token is needed there; ``models`` (the ids ``GET /api/models`` lists)
+    become the examples of every body's ``model``."""
     schema = copy.deepcopy(dict(source))
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -235,6 +237,10 @@ def refine(
         types = sorted(set(bodies.values()), key=lambda t: t.__name__)
         refs, body_components = msgspec.json.schema_components(types, ref_template=_REF)
         schemas.update(body_components)
+        for name in body_components:
+            model = body_components[name].get("properties", {}).get("model")
+            if model is not None and models:
+                model["examples"] = list(models)
         ref_of = dict(zip(types, refs, strict=True))
     components.setdefault("headers", {}).update(copy.deepcopy(_HEADERS))
     for path, item in schema.get("paths", {}).items():
@@ -258,15 +264,20 @@ class ServedSchema:
     own once too). ``bodies`` is called then, when every route is registered."""
 
     def __init__(
-        self, bodies: Callable[[], Mapping[tuple[str, str], type]], guarded: Callable[[str], bool]
+        self,
+        bodies: Callable[[], Mapping[tuple[str, str], type]],
+        guarded: Callable[[str], bool],
+        models: Callable[[], Sequence[str]] = tuple,
     ) -> None:
-        self._bodies, self._guarded = bodies, guarded
+        self._bodies, self._guarded, self._models = bodies, guarded, models
         self._source: Mapping[str, Any] | None = None
         self._refined: dict[str, Any] = {}
 
     def __call__(self, source: Mapping[str, Any]) -> dict[str, Any]:
         if self._source is not source:
-            self._refined = refine(source, bodies=self._bodies(), guarded=self._guarded)
+            self._refined = refine(
+                source, bodies=self._bodies(), guarded=self._guarded, models=self._models()
+            )
             self._source = source
         return self._refined
 

@@ -71,6 +71,7 @@ def test_bodies_refuse_unknown_fields_and_state_every_limit(spec):
     keys = next(s for s in body["properties"]["apiKeys"]["anyOf"] if s.get("type") == "object")
     assert keys["maxProperties"] == 16 and keys["additionalProperties"]["maxLength"] == 512
     assert body["properties"]["message"] == {"type": "string", "minLength": 1, "maxLength": 8000}
+    assert {"claude-3-sonnet", "gpt-4", "gemini-2.5-pro"} <= set(body["properties"]["model"]["examples"])
     for path in CHATS:
         request = spec["paths"][path]["post"]["requestBody"]
         assert request["required"] is True
