@@ -31,7 +31,6 @@ import asyncio
 import gc
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -41,12 +40,21 @@ from typing import Any
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sse_load import Result, post_stream, run_concurrent, run_held  # noqa: E402
+from server_processes import (
+    HOST,
+    ROOT,
+    bench_env,
+    fake_upstream_env,
+    free_port,
+    rss_mb,
+    start_fake,
+    stop,
+    wait_healthy,
+)
+from sse_load import Result, post_stream, run_concurrent, run_held
 
-HOST = "127.0.0.1"
 DIRECT = {
     # provider: (path, body, first-token marker, done marker)
     "openai": (
@@ -74,46 +82,6 @@ DIRECT = {
 }
 
 
-def start(cmd: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.Popen[bytes], str]:
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline().decode(errors="replace")
-        if not line and proc.poll() is not None:
-            raise RuntimeError(f"{cmd[2:4]} exited early")
-        if ready in line:
-            threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep draining
-            return proc, line
-    proc.kill()
-    raise RuntimeError(f"{cmd} did not start")
-
-
-def wait_healthy(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("dawai serve exited early")
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("dawai serve did not become healthy")
-
-
-def stop(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -136,11 +104,6 @@ def _task_cpu(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of the server and its workers."""
     return _task_cpu(pid) + sum(_task_cpu(c.pid) for c in psutil.Process(pid).children(recursive=True))
-
-
-def rss_mb(pid: int) -> float:
-    proc = psutil.Process(pid)
-    return (proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))) / 2**20
 
 
 class PeakRSS:
@@ -308,30 +271,13 @@ def main() -> int:
         pass
     # Four characters a piece, about a token: the fake's own reply is shorter than 100 pieces.
     model = f"fake+chunks={args.chunks}+delay={args.delay}+length={4 * args.chunks}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DAWAI_")}
+    env = bench_env()
     fake = server = None
     try:
-        fake, line = start([sys.executable, "-m", "tests.fakes.llm_upstream", "--port", "0"], env, "PORT ")
-        fake_port = int(line.split()[1])
-        base = f"http://{HOST}:{fake_port}"
-        import socket
-
-        with socket.socket() as sock:
-            sock.bind((HOST, 0))
-            dawai_port = sock.getsockname()[1]
-        env.update(
-            {
-                "OPENAI_API_KEY": "bench",
-                "OPENAI_BASE_URL": base + "/v1",
-                "ANTHROPIC_API_KEY": "bench",
-                "ANTHROPIC_BASE_URL": base,
-                "GEMINI_API_KEY": "bench",
-                "GOOGLE_GEMINI_BASE_URL": base,
-                "DAWAI_LOG_LEVEL": "warning",
-                "DAWAI_ACCESS_LOG": "false",
-                "DAWAI_FIRST_TOKEN_TIMEOUT": "120",
-            }
-        )
+        fake, fake_port = start_fake(env)
+        dawai_port = free_port()
+        env.update(fake_upstream_env(f"http://{HOST}:{fake_port}"))
+        env["DAWAI_FIRST_TOKEN_TIMEOUT"] = "120"
         if args.server == "dawai":
             command = ["-m", "dawai.bootstrap.cli", "serve", "--workers", str(args.workers)]
         else:  # a reference proxy (bench/floor_proxies.py)

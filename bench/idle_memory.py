@@ -17,22 +17,17 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psutil
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+from server_processes import HOST, bench_env, free_port, rss_mb, stop
+from sse_load import post_stream
 
-from sse_load import post_stream  # noqa: E402
-
-HOST = "127.0.0.1"
 HEAVY = ("anthropic", "openai", "google.genai", "onnxruntime", "numpy", "litestar", "uvicorn")
 PROBE = """
 import json, sys, psutil
@@ -47,11 +42,6 @@ for name in ("anthropic", "openai", "google.genai", "onnxruntime"):
     costs[name] = round((psutil.Process().memory_info().rss - before) / 2**20, 1)
 print(json.dumps({{"app_rss_mb": round(base / 2**20, 1), "loaded": loaded, "import_mb": costs}}))
 """
-
-
-def rss_mb(pid: int) -> float:
-    proc = psutil.Process(pid)
-    return (proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))) / 2**20
 
 
 async def get(port: int) -> float:
@@ -80,10 +70,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args()
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DAWAI_")}
+    port = free_port()
+    env = bench_env()
     env.update({"DAWAI_LOG_LEVEL": "warning", "DAWAI_ACCESS_LOG": "false"})
     server = subprocess.Popen(
         [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(port)], env=env
@@ -106,11 +94,7 @@ def main() -> int:
         rps_conc = asyncio.run(concurrent(port, args.requests, args.concurrency))
         after_conc = rss_mb(server.pid)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
     probe = json.loads(
         subprocess.run(
             [sys.executable, "-c", PROBE.format(heavy=HEAVY)],
