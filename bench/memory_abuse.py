@@ -202,7 +202,7 @@ def print_table(runs: list[ProviderRun], args: argparse.Namespace) -> None:
     )
     counts = sorted({int(s.label) for run in runs for s in run.samples if s.label.isdigit()})
     labels = ["start", "warm", *map(str, counts), "end", "idle"]
-    width = 18
+    width = 19
     head = f"{'point':<24}" + "".join(f"{run.provider:>{width}}" for run in runs)
     print(head)
     print("-" * len(head))
@@ -210,7 +210,7 @@ def print_table(runs: list[ProviderRun], args: argparse.Namespace) -> None:
         cells = []
         for run in runs:
             found = [s for s in run.samples if s.label == label]
-            cells.append(f"{found[0].rss_mb:>10.1f} ({found[0].fds:>4})" if found else "-")
+            cells.append(f"{found[0].rss_mb:>10.1f} ({found[0].fds:>5})" if found else "-")
         name = LABELS[label] if label in LABELS else f"after {int(label):,} requests"
         print(f"{name:<24}" + "".join(f"{c:>{width}}" for c in cells))
     rows = [
