@@ -33,6 +33,7 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "ALLOWED_ORIGINS": (("http", "allowed_origins"), _csv),
     "DAWAI_MAX_BODY_BYTES": (("http", "max_body_bytes"), str),
     "DAWAI_API_TOKENS": (("http", "api_tokens"), _csv),
+    "DAWAI_ALLOWED_HOSTS": (("http", "allowed_hosts"), _csv),
     "DAWAI_WORKERS": (("http", "workers"), str),
     "DAWAI_LOG_LEVEL": (("log", "level"), str.lower),
     "DAWAI_LOG_FORMAT": (("log", "format"), str.lower),

@@ -28,6 +28,10 @@ Positive = Annotated[float, msgspec.Meta(gt=0)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 
 AliasTarget = str  # "provider/upstream-model"
+# A Host name this server answers to: a name, an IPv4 or [IPv6] address, *.domain, or *.
+HostPattern = Annotated[
+    str, msgspec.Meta(pattern=r"^(?:\*|(?:\*\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?|\[[0-9A-Fa-f:.]+\])$")
+]
 
 
 class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -37,6 +41,8 @@ class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
     api_tokens: tuple[str, ...] = ()
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    # None: localhost, 127.0.0.1, [::1] and ``host`` (adapters/http/hosts.py).
+    allowed_hosts: tuple[HostPattern, ...] | None = None
 
 
 class LogSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -53,6 +53,16 @@ def make_container(settings: Settings, *extra: tuple[str, Any]) -> Container:
     return build_container(settings, make_host(settings, *extra))
 
 
+# The app answers only to its allowed Host names (localhost, 127.0.0.1, [::1] by default);
+# Litestar's TestClient would send Host: testserver.local.
+LOCAL_BASE_URL = "http://127.0.0.1"
+
+
+def local_client(app: Any, **options: Any) -> TestClient:
+    """A TestClient that talks to the app as http://127.0.0.1 does."""
+    return TestClient(app, base_url=LOCAL_BASE_URL, **options)
+
+
 @pytest.fixture
 def client_for() -> Iterator[Callable[..., TestClient]]:
     """``client_for(settings, *plugins)`` -> a started Litestar TestClient."""
@@ -60,7 +70,7 @@ def client_for() -> Iterator[Callable[..., TestClient]]:
 
     def make(settings: Settings | None = None, *extra: tuple[str, Any]) -> TestClient:
         container = make_container(settings or make_settings(), *extra)
-        client = TestClient(create_app(container), raise_server_exceptions=False)
+        client = local_client(create_app(container), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
         return client

@@ -17,6 +17,9 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from dawai.adapters.http.auth import OPEN_PATHS, TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
+from dawai.adapters.http.head_guard import HeadGuard
+from dawai.adapters.http.hosts import default_allowed_hosts
+from dawai.adapters.http.json_body import BoundedJsonRequest, check_json_request
 from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
 from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
@@ -105,14 +108,20 @@ def create_app(container: Any) -> Litestar:
             render_plugins=[RefinedRender(plugin, served) for plugin in renderers],
         ),
         request_max_body_size=http.max_body_bytes,
+        # JSON bodies: application/json only, present, at most 64 deep (json_body.py).
+        request_class=BoundedJsonRequest,
+        before_request=check_json_request,
         on_startup=[startup],
         on_shutdown=[shutdown],
         debug=False,
         logging_config=None,  # logging is the composition root's (bootstrap/logging.py)
     )
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
-    # request context, then CORS (preflights need no token), then the token check.
+    # request context, then the head's size and Host (and HEAD as GET), then CORS
+    # (preflights need no token), then the token check.
     guarded = TokenGuard(app.asgi_handler, http.api_tokens)
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
-    app.asgi_handler = RequestContext(cors, access_log_enabled=settings.log.access)
+    hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
+    head_checked = HeadGuard(cors, allowed_hosts=hosts)
+    app.asgi_handler = RequestContext(head_checked, access_log_enabled=settings.log.access)
     return app

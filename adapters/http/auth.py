@@ -12,9 +12,7 @@ import hmac
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
-from dawai.adapters.http.context import request_id_of
+from dawai.adapters.http.problems import send_problem
 
 __all__ = ["OPEN_PATHS", "TokenGuard", "token_digest"]
 
@@ -54,19 +52,6 @@ class TokenGuard:
         if scope["type"] != "http" or not self.digests or self._allowed(scope):
             await self.app(scope, receive, send)
             return
-        body = msgspec.json.encode(
-            {
-                "type": "https://dawai.dev/problems/unauthorized",
-                "title": "Unauthorized",
-                "status": 401,
-                "detail": "This server needs an API token: send Authorization: Bearer <token>.",
-                "request_id": request_id_of(scope),
-            }
-        )
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Bearer realm="dawai"'),
-        ]
-        await send({"type": "http.response.start", "status": 401, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        detail = "This server needs an API token: send Authorization: Bearer <token>."
+        challenge = ((b"www-authenticate", b'Bearer realm="dawai"'),)
+        await send_problem(send, scope, 401, "Unauthorized", detail, challenge)

@@ -1,5 +1,5 @@
 """CORS exactly as the contract says: listed origins only; GET, POST, OPTIONS; the headers
-Content-Type and Authorization; preflights cached for an hour. A disallowed origin gets no
+Content-Type, Authorization and X-Request-ID; preflights cached for an hour. A disallowed origin gets no
 CORS header at all (its preflight gets a 403 problem document)."""
 
 from __future__ import annotations
@@ -7,9 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
-from dawai.adapters.http.context import request_id_of
+from dawai.adapters.http.problems import send_problem
 
 __all__ = ["CORS"]
 
@@ -21,7 +19,7 @@ class CORS:
         *,
         origins: Iterable[str],
         methods: Iterable[str] = ("GET", "POST", "OPTIONS"),
-        headers: Iterable[str] = ("Content-Type", "Authorization"),
+        headers: Iterable[str] = ("Content-Type", "Authorization", "X-Request-ID"),
         expose: Iterable[str] = (),
         max_age: int = 3600,
     ) -> None:
@@ -81,18 +79,4 @@ class CORS:
             if self.allowed(origin)
             else "This origin is not allowed to call the API (see ALLOWED_ORIGINS)."
         )
-        body = msgspec.json.encode(
-            {
-                "type": "https://dawai.dev/problems/forbidden",
-                "title": "Forbidden",
-                "status": 403,
-                "detail": detail,
-                "request_id": request_id_of(scope),
-            }
-        )
-        headers = [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await send({"type": "http.response.start", "status": 403, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_problem(send, scope, 403, "Forbidden", detail)

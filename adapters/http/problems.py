@@ -29,11 +29,12 @@ from dawai.core.errors import (
 )
 from dawai.core.redaction import redact
 
-__all__ = ["EXCEPTION_HANDLERS", "Problem", "problem_for", "status_for"]
+__all__ = ["EXCEPTION_HANDLERS", "Problem", "problem_bytes", "problem_for", "send_problem", "status_for"]
 
 log = structlog.get_logger("dawai.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://dawai.dev/problems/"
+HEAD_AS_GET = "dawai.head_as_get"  # scope["state"] key set by HeadGuard: this GET was a HEAD
 
 _STATUS = (
     (InvalidInput, 400),
@@ -78,6 +79,30 @@ def problem_for(exc: DawaiError) -> Problem:
     if isinstance(exc, InvalidInput) and exc.errors:
         errors = [FieldProblem(e.field, e.message) for e in exc.errors]
     return Problem(_slug(exc.title), exc.title, status_for(exc), redact(exc.detail), errors=errors)
+
+
+def problem_bytes(status: int, title: str, detail: str, request_id: str) -> bytes:
+    """A whole problem document, encoded, for code outside Litestar's handlers."""
+    return msgspec.json.encode(Problem(_slug(title), title, status, detail, request_id))
+
+
+async def send_problem(
+    send: Any,
+    scope: Any,
+    status: int,
+    title: str,
+    detail: str,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """Answer an ASGI request with a problem document: for the pure ASGI middlewares."""
+    body = problem_bytes(status, title, detail, request_id_of(scope))
+    start_headers = [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _response(
@@ -145,7 +170,8 @@ def _http(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
         if errors:
             detail = "; ".join(f"{e.field}: {e.message}" for e in errors)[:500]
     if status == 405:
-        detail = f"{request.method} is not allowed on {request.url.path}."
+        method = "HEAD" if request.scope.get("state", {}).get(HEAD_AS_GET) else request.method
+        detail = f"{method} is not allowed on {request.url.path}."
     elif status == 404:
         detail = f"No route for {request.url.path}."
     elif status == 413:

@@ -6,12 +6,11 @@ import asyncio
 
 import pytest
 from dependency_injector import providers
-from litestar.testing import TestClient
 
 from dawai.adapters.http.app import create_app
 from dawai.core.models import ChatMessage, Prompt, TextDelta
 from dawai.plugins import hookimpl
-from tests.conftest import ProviderPlugin, make_container, make_settings
+from tests.conftest import ProviderPlugin, local_client, make_container, make_settings
 from tests.fakes.providers import ScriptedProvider, factory_for, ok_script
 
 
@@ -26,7 +25,7 @@ def test_tests_can_override_container_providers():
     provider = ScriptedProvider([ok_script("fine")])
     container = make_container(make_settings(), ("fake", ProviderPlugin("fake", factory_for(provider))))
     container.prompt_strategy.override(providers.Object(ShoutingStrategy()))
-    with TestClient(create_app(container)) as client:
+    with local_client(create_app(container)) as client:
         response = client.post("/api/chat", json={"message": "quiet please", "model": "fake/m"})
     assert response.json()["response"] == "fine"
     assert provider.calls[0].system == "SHOUT"
@@ -44,7 +43,7 @@ def test_a_plugin_prompt_strategy_is_selected_by_config(tmp_path):
     container = make_container(
         settings, ("strategies", StrategyPlugin()), ("fake", ProviderPlugin("fake", factory_for(provider)))
     )
-    with TestClient(create_app(container)) as client:
+    with local_client(create_app(container)) as client:
         client.post("/api/chat", json={"message": "hey", "model": "fake/m"})
     assert provider.calls[0].system == "SHOUT"
 
@@ -56,7 +55,7 @@ def test_broken_plugin_makes_health_degraded_but_serves():
             raise RuntimeError("plugin bug")
 
     container = make_container(make_settings(), ("broken", Broken()))
-    with TestClient(create_app(container)) as client:
+    with local_client(create_app(container)) as client:
         body = client.get("/health").json()
     assert body["status"] == "degraded"
     broken = next(p for p in body["plugins"] if p["name"] == "broken")
@@ -72,7 +71,7 @@ def test_sdk_clients_are_reused_and_closed_at_shutdown():
 
     settings = make_settings({"DAWAI_CLIENT_SHARDS": "2"})
     container = make_container(settings, ("fake", ProviderPlugin("fake", factory)))
-    with TestClient(create_app(container)) as client:
+    with local_client(create_app(container)) as client:
         for _ in range(6):
             client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": "k1"}})
         client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": "k2"}})
@@ -119,7 +118,7 @@ def test_the_heap_is_settled_after_start_up_and_after_each_factorys_first_build(
     other = ProviderPlugin("other", lambda config: factory(config))  # another adapter: another SDK
     container = make_container(settings, ("fake", ProviderPlugin("fake", factory)), ("other", other))
     container.heap_settler.override(providers.Object(lambda: settled.append(len(made))))
-    with TestClient(create_app(container)) as client:
+    with local_client(create_app(container)) as client:
         assert settled == [0]  # start-up
         for key in ("k1", "k1", "k2"):  # two shards for k1, one for k2: one factory, one settle
             client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": key}})
@@ -135,7 +134,7 @@ def test_the_served_app_freezes_its_start_up_heap():
     # In a process of its own: the app factory configures logging and freezes the heap.
     code = (
         "import gc; from litestar.testing import TestClient; from dawai.bootstrap.asgi import create\n"
-        "with TestClient(create()) as client:\n"
+        "with TestClient(create(), base_url='http://127.0.0.1') as client:\n"
         "    assert client.get('/health').status_code == 200\n"
         "    print(gc.get_freeze_count())\n"
     )
@@ -151,7 +150,7 @@ def test_stores_are_in_process_by_default():
     assert isinstance(container.summary_store(), MemorySummaryStore)
     assert isinstance(container.feedback_store(), MemoryFeedbackStore)
     assert isinstance(container.audio_cache(), MemoryAudioCache)
-    with TestClient(create_app(container)) as client:
+    with local_client(create_app(container)) as client:
         assert client.get("/health").json()["store"] == "memory"
 
 
@@ -174,7 +173,7 @@ def test_redis_url_selects_the_shared_stores_and_closes_the_client(redis_url):
         await container.shutdown_resources()
 
     asyncio.run(go())
-    with TestClient(create_app(make_container(make_settings({"DAWAI_REDIS_URL": redis_url})))) as client:
+    with local_client(create_app(make_container(make_settings({"DAWAI_REDIS_URL": redis_url})))) as client:
         assert client.get("/health").json()["store"] == "redis"
 
 
@@ -188,7 +187,7 @@ def test_an_unexpected_bug_is_a_500_problem_without_a_trace():
             raise RuntimeError("secret internal detail")
 
     container = make_container(make_settings(), ("buggy", ProviderPlugin("buggy", factory_for(Buggy([[]])))))
-    with TestClient(create_app(container), raise_server_exceptions=False) as client:
+    with local_client(create_app(container), raise_server_exceptions=False) as client:
         response = client.post("/api/chat", json={"message": "x", "model": "buggy/m"})
         streamed = client.post("/api/stream/chat", json={"message": "x", "model": "buggy/m"})
     assert response.status_code == 500
