@@ -17,11 +17,11 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from dawai.adapters.http.auth import OPEN_PATHS, TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
+from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
+from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.head_guard import HeadGuard
 from dawai.adapters.http.hosts import default_allowed_hosts
 from dawai.adapters.http.json_body import BoundedJsonRequest, check_json_request
-from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
-from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.routes import api_router, root_handlers

@@ -25,15 +25,17 @@ _REQUEST_LINE_EXTRA = len(b"  HTTP/1.1\r\n") + len(b"?") + len(b"\r\n")
 def head_size(scope: Any) -> int:
     """The request head's size as sent, near enough: request line, ``name: value\\r\\n``
     per header field and the blank line (servers drop whitespace around values)."""
-    size = len(scope.get("method", "")) + len(scope.get("raw_path") or b"") + len(scope.get("query_string", b""))
-    size += _REQUEST_LINE_EXTRA
+    size = _REQUEST_LINE_EXTRA + len(scope.get("method", "")) + len(scope.get("raw_path") or b"")
+    size += len(scope.get("query_string", b""))
     for name, value in scope["headers"]:
         size += len(name) + len(value) + 4
     return size
 
 
 class HeadGuard:
-    def __init__(self, app: Any, *, allowed_hosts: Iterable[str], max_head_bytes: int = MAX_HEAD_BYTES) -> None:
+    def __init__(
+        self, app: Any, *, allowed_hosts: Iterable[str], max_head_bytes: int = MAX_HEAD_BYTES
+    ) -> None:
         self.app = app
         self.hosts = HostMatcher(allowed_hosts)
         self.max_head_bytes = max_head_bytes

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 import re
-from itertools import accumulate, chain
+from itertools import accumulate, chain, zip_longest
 from typing import Any
 
 import msgspec
@@ -54,17 +54,18 @@ def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     brackets = outside_strings.translate(_ONE_KIND, _NOT_BRACKET)  # only "[" and "]" remain
     if b"[" * (limit + 1) in brackets:
         return True
-    for _ in range(4):  # strip empty innermost pairs: fewer runs for the count below
+    for _ in range(4):  # strip the innermost level (each pass one): fewer runs for the count below
         brackets = brackets.replace(b"[]", b"")
         limit -= 1
+        if limit < 0:  # there was one more level than the limit allows
+            return True
         if not brackets:
             return False
-        if limit < 0:
-            return True
     runs = _RUNS.findall(brackets)
     if runs[0].startswith(b"]"):  # not JSON; count it as it stands
         runs.insert(0, b"")
-    steps = chain.from_iterable(zip(map(len, runs[0::2]), map(operator.neg, map(len, runs[1::2]))))
+    opens, closes = map(len, runs[0::2]), map(operator.neg, map(len, runs[1::2]))
+    steps = chain.from_iterable(zip_longest(opens, closes, fillvalue=0))
     return max(accumulate(steps)) > limit
 
 

@@ -80,3 +80,14 @@ def test_redacted_hides_every_secret():
     assert "sk-ant-secret" not in text and "t1" not in text and "pw@" not in text
     assert shown["providers"]["anthropic"]["api_key"] == "***"
     assert shown["http"]["api_tokens"] == ["***", "***"]
+
+
+def test_allowed_hosts_from_the_environment_and_refused_patterns():
+    assert load_settings({}).http.allowed_hosts is None
+    hosts = load_settings(
+        {"DAWAI_ALLOWED_HOSTS": "daw.example.org, *.studio.example,[::1],*"}
+    ).http.allowed_hosts
+    assert hosts == ("daw.example.org", "*.studio.example", "[::1]", "*")
+    for bad in ("evil.example/x", "a b", "*.", "example.org:8000", "**.example"):
+        with pytest.raises(ConfigError, match=r"http\.allowed_hosts"):
+            load_settings({"DAWAI_ALLOWED_HOSTS": bad})
