@@ -137,7 +137,7 @@ def _raw_stream_request(server: Server, model: str) -> socket.socket:
     body = json.dumps({"message": "hi", "model": model}).encode()
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.sendall(
-        b"POST /api/stream/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"POST /api/stream/chat HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         + f"Content-Length: {len(body)}\r\n\r\n".encode()
         + body
     )
