@@ -9,7 +9,7 @@ import json
 import pytest
 
 from dawai.adapters.http.app import create_app
-from tests.conftest import make_container, make_settings
+from tests.conftest import local_client, make_container, make_settings
 from tests.integration.test_http_foundation import assert_problem
 
 CHAT_ROUTES = ["/api/chat", "/api/stream/chat", "/ai/api/chat", "/ai/api/stream/chat"]
@@ -182,3 +182,21 @@ def test_cors_preflight_allows_the_request_id_header(client_for):
     assert preflight.status_code == 204
     allowed = {h.strip().lower() for h in preflight.headers["access-control-allow-headers"].split(",")}
     assert {"content-type", "authorization", "x-request-id"} <= allowed
+
+
+def test_every_route_with_a_json_body_is_checked():
+    """A route added later (or one given its own before_request) must not skip the checks."""
+    app = create_app(make_container(make_settings()))
+    json_routes = [
+        (route.path, method)
+        for route in app.routes
+        for method, handler in getattr(route, "route_handler_map", {}).items()
+        if "data" in handler[0].parsed_fn_signature.parameters
+    ]
+    assert len(json_routes) >= 4
+    with local_client(app, raise_server_exceptions=False) as client:
+        for path, method in json_routes:
+            plain = {"content-type": "text/plain"}
+            assert_problem(client.request(method, path, content=b"[" * 100, headers=plain), 415)
+            response = client.request(method, path, content=b"[" * 100 + b"]" * 100, headers=JSON)
+            assert "more than 64 deep" in assert_problem(response, 400)["detail"], path
