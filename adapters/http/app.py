@@ -79,11 +79,14 @@ def create_app(container: Any) -> Litestar:
 
     http = settings.http
 
-    def guarded(path: str) -> bool:
+    def needs_token(path: str) -> bool:
         return bool(http.api_tokens) and path not in OPEN_PATHS
 
     served = ServedSchema(
-        lambda: body_types(app.routes), guarded, lambda: [m.id for m in container.model_router().models()]
+        lambda: body_types(app.routes),
+        needs_token,
+        lambda: [m.id for m in container.model_router().models()],
+        head_as_get=True,  # HeadGuard, below
     )
     renderers = [*docs_render_plugins(), JsonRenderPlugin()]
     app = Litestar(

@@ -9,8 +9,8 @@ are declared here, once:
 - for every operation, what the layers around the handlers send, added by ``refine``
   when the schema is served: the wrong ``Host`` (400), a head over 16 KiB (431), a bug
   (500), a missing API token (401, when tokens are configured), a body that does not
-  decode or validate (400), is too large (413) or is not JSON (415), and the
-  ``X-Request-ID`` header on every response.
+  decode or validate (400), is too large (413) or is not JSON (415), the
+  ``X-Request-ID`` header on every response, and ``HEAD`` beside every ``GET``.
 
 ``refine`` also takes request bodies' schemas from msgspec, the library that validates
 them (``additionalProperties: false``, ``maxProperties`` and every length), so the schema
@@ -223,12 +223,14 @@ def refine(
     bodies: Mapping[tuple[str, str], type],
     guarded: Callable[[str], bool],
     models: Sequence[str] = (),
+    head_as_get: bool = False,
 ) -> dict[str, Any]:
     """The served schema: ``source`` (Litestar's) with the truths above added.
 
     ``bodies`` maps ``(path, method)`` to each JSON body's type; ``guarded(path)`` says
     whether an API token is needed there; ``models`` (the ids ``GET /api/models`` lists)
-    become the examples of every body's ``model``."""
+    become the examples of every body's ``model``; ``head_as_get`` (the server answers
+    ``HEAD`` as ``GET`` without the body) adds a ``head`` operation beside every ``get``."""
     schema = copy.deepcopy(dict(source))
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -256,7 +258,20 @@ def refine(
             if guarded(path):
                 operation["security"] = [{"apiToken": []}]
                 components.setdefault("securitySchemes", {})["apiToken"] = _API_TOKEN
+        if head_as_get and "get" in item and "head" not in item:
+            item["head"] = _head_of(item["get"])
     return schema
+
+
+def _head_of(get: dict[str, Any]) -> dict[str, Any]:
+    """The ``HEAD`` twin of a ``GET`` operation: the same statuses and headers, no body."""
+    head = copy.deepcopy(get)
+    if "operationId" in head:
+        head["operationId"] += "Head"
+    head["summary"] = f"{get.get('summary', '')} (headers only)".strip()
+    for response in head["responses"].values():
+        response.pop("content", None)
+    return head
 
 
 class ServedSchema:
@@ -268,15 +283,22 @@ class ServedSchema:
         bodies: Callable[[], Mapping[tuple[str, str], type]],
         guarded: Callable[[str], bool],
         models: Callable[[], Sequence[str]] = tuple,
+        *,
+        head_as_get: bool = False,
     ) -> None:
         self._bodies, self._guarded, self._models = bodies, guarded, models
+        self._head_as_get = head_as_get
         self._source: Mapping[str, Any] | None = None
         self._refined: dict[str, Any] = {}
 
     def __call__(self, source: Mapping[str, Any]) -> dict[str, Any]:
         if self._source is not source:
             self._refined = refine(
-                source, bodies=self._bodies(), guarded=self._guarded, models=self._models()
+                source,
+                bodies=self._bodies(),
+                guarded=self._guarded,
+                models=self._models(),
+                head_as_get=self._head_as_get,
             )
             self._source = source
         return self._refined

@@ -27,6 +27,8 @@ def test_every_error_response_is_a_problem_document(spec):
     for path, method, op in operations(spec):
         errors = {status: r for status, r in op["responses"].items() if int(status) >= 400}
         assert {"400", "431", "500"} <= set(errors), (path, method)
+        if method == "head":
+            continue  # its statuses are its GET's, without a body (tested below)
         for status, response in errors.items():
             assert list(response["content"]) == [PROBLEM], (path, method, status)
             assert response["content"][PROBLEM]["schema"] == {"$ref": "#/components/schemas/Problem"}
@@ -47,8 +49,20 @@ def test_each_route_lists_the_statuses_it_can_send(spec):
     assert rate_limited["headers"]["Retry-After"] == {"$ref": "#/components/headers/Retry-After"}
 
 
+def test_every_get_has_its_head_without_a_body(client_for, spec):
+    client = client_for()
+    for path, item in spec["paths"].items():
+        assert ("head" in item) == ("get" in item), path
+        if "head" in item:
+            assert set(item["head"]["responses"]) == set(item["get"]["responses"])
+            assert not any("content" in r for r in item["head"]["responses"].values())
+            assert client.head(path).status_code == 200
+
+
 def test_streams_declare_event_stream_and_their_events(spec):
     for path, method, op in operations(spec):
+        if method == "head":
+            continue
         ok = op["responses"]["200"]["content"]
         if path in STREAMS:
             assert list(ok) == ["text/event-stream"]
