@@ -30,7 +30,7 @@ def _check_startup(settings: Settings) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from dawai.bootstrap.http_protocol import BoundedHeadHttpToolsProtocol
+    from dawai.bootstrap.http_protocol import head_bounded_http_options
 
     settings = load_settings()
     _check_startup(settings)
@@ -43,7 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         "access_log": False,  # our own access log carries the request id
         "server_header": False,
         "timeout_graceful_shutdown": 10,
-        "http": BoundedHeadHttpToolsProtocol,  # a request head's size bounded at the socket
+        **head_bounded_http_options(),  # a request head's size bounded at the socket
     }
     if workers == 1 and not args.reload:
         # Our own server object: on SIGTERM it ends open streams in-band first (ADR 14).

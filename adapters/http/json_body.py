@@ -24,7 +24,6 @@ from typing import Any
 import msgspec
 from litestar import Request
 from litestar.exceptions import ClientException, HTTPException
-from litestar.types import Empty
 
 __all__ = ["MAX_JSON_DEPTH", "BoundedJsonRequest", "check_json_request", "json_depth_exceeds"]
 
@@ -99,17 +98,22 @@ async def check_json_request(request: Request[Any, Any, Any]) -> None:
     await request.json()
 
 
+_DECODED = "dawai.json_body"  # where the decoded body is kept, in the request's ASGI state
+
+
 class BoundedJsonRequest(Request[Any, Any, Any]):
-    """Litestar's request whose ``json()`` refuses too deep or invalid JSON with a 400."""
+    """Litestar's request whose ``json()`` refuses too deep or invalid JSON with a 400.
+
+    The decoded body is kept in the ASGI scope's ``state`` (public ASGI, shared by every
+    request object Litestar makes for one request), so ``check_json_request`` and the
+    handler's body extraction decode it once."""
 
     __slots__ = ()
 
     async def json(self) -> Any:
-        if self._json is not Empty:
-            return self._json
-        if (cached := self._connection_state.json) is not Empty:
-            self._json = cached
-            return cached
+        state = self.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        if _DECODED in state:
+            return state[_DECODED]
         body = await self.body()
         if not body:
             raise _invalid("The request body is empty; send a JSON object.")
@@ -124,5 +128,5 @@ class BoundedJsonRequest(Request[Any, Any, Any]):
             raise _invalid(f"The request body is not valid JSON: {exc}.") from None
         except RecursionError:  # not reachable after the depth check; never a 500 if it is
             raise _invalid(f"The request body nests deeper than {MAX_JSON_DEPTH} levels.") from None
-        self._json = self._connection_state.json = value
+        state[_DECODED] = value
         return value
