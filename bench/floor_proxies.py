@@ -241,10 +241,11 @@ def _sdk() -> tuple[Any, Any, Any]:
 
         from dawai.adapters.providers.http1 import response_chunks
         from dawai.adapters.providers.transport import post_raw, sdk_http_client
+        from dawai.ports.llm import ProviderConfig
 
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # as in dawai serve
 
-        http = sdk_http_client(openai.DefaultAsyncHttpxClient, 300.0, 5.0)
+        http = sdk_http_client(openai.DefaultAsyncHttpxClient, ProviderConfig("floor"))
         base = f"http://{HOST}:{UPSTREAM_PORT}/v1"
         client = openai.AsyncOpenAI(api_key="floor", base_url=base, max_retries=0, http_client=http)
         _SDK.extend((client, post_raw, response_chunks))

@@ -105,6 +105,8 @@ class ProviderPool:
             base_url=base_url,
             connect_timeout=reliability.connect_timeout,
             read_timeout=reliability.total_timeout,
+            stall_timeout=reliability.stall_timeout,
+            limits=self._settings.upstream,
             options=dict(endpoint.options) if endpoint else {},
         )
 

@@ -20,6 +20,7 @@ __all__ = [
     "ProviderEndpoint",
     "ReliabilitySettings",
     "Settings",
+    "UpstreamLimits",
     "default_aliases",
 ]
 
@@ -72,6 +73,8 @@ class ProviderEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connect_timeout: Positive = 5.0
+    # Seconds an upstream may go silent in the middle of a response before it is an error.
+    stall_timeout: Positive = 30.0
     first_token_timeout: Positive = 30.0
     total_timeout: Positive = 300.0
     max_retries: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
@@ -81,6 +84,16 @@ class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
     max_retry_wait: NonNegative = 10.0
     # SSE: a comment is sent after this many seconds without an event.
     heartbeat_interval: Positive = 10.0
+
+
+class UpstreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What one upstream response may hold; past a limit it fails as a protocol error
+    before much more than the limit is buffered (docs/adr/0008)."""
+
+    max_head_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024  # status line and headers
+    max_headers: Annotated[int, msgspec.Meta(ge=8)] = 100
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 16 * 1024 * 1024  # a body read whole
+    max_event_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024  # one SSE line or event
 
 
 def default_aliases() -> dict[str, str]:
@@ -114,6 +127,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     plugins: PluginSettings = PluginSettings()
     llm: LLMSettings = msgspec.field(default_factory=LLMSettings)
     reliability: ReliabilitySettings = ReliabilitySettings()
+    upstream: UpstreamLimits = UpstreamLimits()
     inference: InferenceSettings = InferenceSettings()
     providers: dict[str, ProviderEndpoint] = {}
     redis_url: str | None = None

@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 import msgspec
 
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest
+from dawai.core.settings import UpstreamLimits
 
 __all__ = ["KeyedProvider", "LLMProvider", "ProviderConfig", "ProviderFactory"]
 
@@ -25,7 +26,9 @@ class ProviderConfig(msgspec.Struct, frozen=True):
     api_key: str | None = None
     base_url: str | None = None
     connect_timeout: float = 5.0
-    read_timeout: float = 300.0
+    read_timeout: float = 300.0  # the whole response; its head may take this long
+    stall_timeout: float = 30.0  # the most seconds between two pieces of a response
+    limits: UpstreamLimits = UpstreamLimits()
     options: dict[str, Any] = {}
 
 

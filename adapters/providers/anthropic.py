@@ -88,15 +88,14 @@ class AnthropicProvider:
         self._key = config.api_key
         self._options = RawOptions()
         self._owner = True
+        self._max_event_bytes = config.limits.max_event_bytes
         self._client = anthropic.AsyncAnthropic(
             # Never None: the SDK would then look for a key in the environment and its
             # own config files. A shared instance's requests carry each view's key.
             api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
-            http_client=sdk_http_client(
-                anthropic.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
-            ),
+            http_client=sdk_http_client(anthropic.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(self._client.auth_headers, config.api_key, {"X-Api-Key": NO_KEY})
 
@@ -156,7 +155,7 @@ class AnthropicProvider:
         stop_reason: str | None = None
         started = finished = False
         try:
-            async for _name, data in sse_events(response_chunks(response)):
+            async for _name, data in sse_events(response_chunks(response), self._max_event_bytes):
                 # After message_stop, reading on to the end of the body lets the connection be reused.
                 started = True
                 if finished:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from dawai.adapters.providers.http1 import ResponseTooLarge
 from dawai.core.errors import (
     DawaiError,
     RateLimited,
@@ -78,7 +79,19 @@ def status_failure(
     )
 
 
+def _over_limit(exc: BaseException | None) -> ResponseTooLarge | None:
+    """The ``ResponseTooLarge`` behind ``exc`` (the SDKs wrap transport errors), if any."""
+    for _ in range(8):
+        if exc is None or isinstance(exc, ResponseTooLarge):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def connection_failure(provider: str, exc: BaseException, *, timeout: bool = False) -> DawaiError:
+    over = _over_limit(exc)
+    if over is not None:  # our own message: it names the limit and no secret
+        return UpstreamError(f"The {provider} provider's response broke a limit: {over}", provider=provider)
     if timeout:
         return UpstreamTimeout(f"The {provider} provider did not answer in time.", provider=provider)
     return UpstreamError(
@@ -89,7 +102,7 @@ def connection_failure(provider: str, exc: BaseException, *, timeout: bool = Fal
 def broken_stream(provider: str, exc: BaseException, *, started: bool) -> DawaiError:
     """A transport failure while reading a stream: before any event it is an ordinary
     (retryable) connection failure; after one, the reply is cut short."""
-    if not started:
+    if not started or _over_limit(exc) is not None:
         return connection_failure(provider, exc, timeout="Timeout" in type(exc).__name__)
     return UpstreamTruncated(
         f"The connection to the {provider} provider broke mid-stream ({type(exc).__name__}).",

@@ -45,7 +45,7 @@ from dawai.adapters.providers.gemini_wire import (
     total_usage,
 )
 from dawai.adapters.providers.http1 import response_chunks
-from dawai.adapters.providers.transport import sdk_http_client, shared_ssl_context
+from dawai.adapters.providers.transport import sdk_http_client, sdk_timeout, shared_ssl_context
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -91,10 +91,11 @@ class GeminiProvider:
         self._owner = True
         # Its async requests go through our HTTP/1.1 transport (docs/adr/0008) on the shared
         # TLS context; the sync client it also builds gets the context too (~45 ms saved).
-        self._http = http = sdk_http_client(httpx2.AsyncClient, config.read_timeout, config.connect_timeout)
+        self._max_event_bytes = config.limits.max_event_bytes
+        self._http = http = sdk_http_client(httpx2.AsyncClient, config)
         # google-genai turns its one timeout into every phase's, connecting included; the
         # requests we send carry ours instead.
-        self._timeout = httpx2.Timeout(config.read_timeout, connect=config.connect_timeout)
+        self._timeout = sdk_timeout(config)
         options = types.HttpOptions(
             base_url=config.base_url,
             timeout=int(config.read_timeout * 1000),
@@ -200,7 +201,7 @@ class GeminiProvider:
         started = False
         broken: DawaiError | None = None
         try:
-            async for data in gemini_sse(response_chunks(response)):
+            async for data in gemini_sse(response_chunks(response), self._max_event_bytes):
                 started = True
                 chunk = decode_upstream(decode_chunk, data, self.name, "stream")
                 text, chunk_reason, chunk_token = self._read(chunk, response.headers)

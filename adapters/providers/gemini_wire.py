@@ -98,12 +98,17 @@ class _GeminiSSE(SSEParser):
     """Server-Sent Events, keeping what google-genai also reads: an error document sent as
     bare JSON lines, outside any ``data:`` field, in the middle of a 200 stream."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, max_event_bytes: int) -> None:
+        super().__init__(max_event_bytes)
         self.stray: list[bytes] = []
+        self._stray_size = 0
 
     def _line(self, line: bytes) -> Iterator[tuple[str, bytes]]:
         if line and not line.startswith((b"data:", b"event:", b"id:", b"retry:", b":")):
+            self._stray_size += len(line)
+            if self._stray_size > self.max_event_bytes:
+                self.stray, self._stray_size = [], 0
+                raise self._too_large()
             self.stray.append(line)
             return iter(())
         return super()._line(line)
@@ -117,13 +122,13 @@ class _GeminiSSE(SSEParser):
             msgspec.json.decode(document)
         except msgspec.DecodeError:
             return None
-        self.stray = []
+        self.stray, self._stray_size = [], 0
         return document
 
 
-async def gemini_sse(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def gemini_sse(chunks: AsyncIterator[bytes], max_event_bytes: int) -> AsyncIterator[bytes]:
     """The ``data`` of each event of a streamed body, and any bare JSON document in it."""
-    parser = _GeminiSSE()
+    parser = _GeminiSSE(max_event_bytes)
     async for chunk in chunks:
         for _event, data in parser.feed(chunk):
             yield data

@@ -15,14 +15,29 @@ arrives; the measurements that led here are in docs/adr/0008.
   method is idempotent (a POST the upstream may have read fails as a connection error,
   for the caller's retry policy to judge). Interim 1xx responses are skipped; bytes after
   a complete response retire its connection.
-* Timeouts: ``connect`` while connecting; ``read`` (the request's own ``timeout``
-  extension) between bytes of the response, on one timer per connection, moved lazily.
+* Timeouts: ``connect`` while connecting; ``head_timeout`` (the provider's whole-response
+  timeout) for the response head, which a reply sent whole only starts once it is
+  written; ``read`` (the request's own ``timeout`` extension: the stall timeout) between
+  bytes of the body, on one timer per connection, moved lazily.
+* Limits (``UpstreamLimits``), as h11 and aiohttp keep them around a parser that has
+  none: the head (status line and headers, interim responses included) and the trailers
+  may hold ``max_head_bytes`` and ``max_headers``, a body read whole through httpx2
+  ``max_body_bytes`` (streams read with ``response_chunks`` are capped per event by the
+  SSE reader). Past one, the exchange fails with ``ResponseTooLarge`` and the connection
+  closes, with no more than the limit and one socket read held.
+* Trailers are dropped, never merged into the headers. A 101 is an error; a ``HEAD``
+  response ends at its head (and its connection is not reused); methods other than
+  ``_METHODS`` are refused before anything is sent. A body read after its response was
+  closed raises ``httpx2.StreamClosed``.
+* Idle connections expire after ``keepalive_expiry`` (shorter than the 5 s common
+  servers keep them), or one second before the server's own ``Keep-Alive: timeout``,
+  up to ``max_keepalive_expiry``. TLS offers ALPN ``http/1.1`` only.
 * Closing a response before its body is complete closes the connection, so the upstream
   sees its client leave (client disconnects cancel the upstream request).
 * Header names and values, and the request target, holding CR, LF or NUL are refused
   before any connection is opened (as h11 refuses them): nothing that reached the
   request can write headers or a request of its own onto the connection.
-* Not supported: proxies, HTTP/2, ``Expect: 100-continue``, ``HEAD``. Bodies are sent
+* Not supported: proxies, HTTP/2, ``Expect: 100-continue``, ``CONNECT``. Bodies are sent
   whole.
 """
 
@@ -38,23 +53,38 @@ from typing import Any
 import httptools
 import httpx2
 
-__all__ = ["Http1Transport", "response_chunks"]
+from dawai.core.settings import UpstreamLimits
+
+__all__ = ["Http1Transport", "ResponseTooLarge", "response_chunks"]
 
 _HIGH_WATER = 1 << 20  # buffered body bytes before reading from the socket pauses
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_KEEP_ALIVE_TIMEOUT = re.compile(rb"timeout\s*=\s*(\d{1,9})", re.IGNORECASE)
+_ALPN = ["http/1.1"]
+
+
+class ResponseTooLarge(httpx2.RemoteProtocolError):
+    """An upstream response went past one of ``UpstreamLimits``; the message names it."""
+
+
 _LINE_BREAKING = re.compile(rb"[\r\n\x00]")
 
 
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; at most one exchange on it at a time."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, origin: tuple[bytes, bytes, int]) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, origin: tuple[bytes, bytes, int], limits: UpstreamLimits
+    ) -> None:
         self.loop = loop
         self.origin = origin
+        self.limits = limits
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.idle_since = 0.0
+        self.expiry = 0.0  # seconds it may stay idle, set when it goes back to the pool
         self.active = False  # an exchange is under way (between start and release)
         self._parser = httptools.HttpResponseParser(self)
         self._reset()
@@ -77,6 +107,16 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._interim = False
         self._extra = False
+        self.head_only = False  # the request was a HEAD
+        self.keep_alive_header: bytes | None = None
+        self._in_head = True
+        self._head_bytes = 0
+        self._header_count = 0
+        # The last chunk's trailers: after a chunk header with no body yet (a chunk's body
+        # may also start in the next read: that read is not counted), bytes fed count.
+        self._chunk_empty = False
+        self._trailer_reads = 0
+        self._trailer_bytes = 0
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -90,16 +130,47 @@ class _Connection(asyncio.Protocol):
             return
         self.received_any = True
         self._last_activity = self.loop.time()
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            if not self.complete:
-                self._fail(httpx2.RemoteProtocolError(f"Invalid HTTP response from the upstream: {exc}"))
-            self.close()
+        if self._in_head:
+            room = self.limits.max_head_bytes - self._head_bytes
+            if len(data) > room:  # feed the head's allowance only: its parse is bounded too
+                view = memoryview(data)
+                if not self._feed(view[:room]):
+                    return
+                if self._in_head:
+                    self._refuse(f"a response head over {self.limits.max_head_bytes} bytes", "max_head_bytes")
+                    return
+                if not self._feed(view[room:]):
+                    return
+            else:
+                self._head_bytes += len(data)
+                if not self._feed(data):
+                    return
+        elif not self._feed(data):
             return
+        if self._chunk_empty and not self.complete:
+            self._trailer_reads += 1
+            if self._trailer_reads > 1:
+                self._trailer_bytes += len(data)
+                if self._trailer_bytes > self.limits.max_head_bytes:
+                    self._refuse(f"trailers over {self.limits.max_head_bytes} bytes", "max_head_bytes")
+                    return
         if self._extra:  # bytes after the response in the same segment: it stands, the connection not
             self.keep_alive = False
             self.close()
+
+    def _feed(self, data: bytes | memoryview) -> bool:
+        try:
+            self._parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
+            if not self.complete:  # a limit or a 101 that failed first keeps its own error
+                self._fail(httpx2.RemoteProtocolError(f"Invalid HTTP response from the upstream: {exc}"))
+            self.close()
+            return False
+        return True
+
+    def _refuse(self, what: str, setting: str) -> None:
+        self._fail(ResponseTooLarge(f"The upstream sent {what} (upstream.{setting})."))
+        self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -132,6 +203,14 @@ class _Connection(asyncio.Protocol):
         if self.complete:
             self._extra = True
             return
+        self._header_count += 1
+        if self._header_count > self.limits.max_headers:
+            self._refuse(f"more than {self.limits.max_headers} header fields", "max_headers")
+            raise self.error  # type: ignore[misc]  # stops the parser
+        if not self._in_head:  # a trailer: dropped, as h11 and aiohttp drop them
+            return
+        if len(name) == 10 and name.lower() == b"keep-alive":
+            self.keep_alive_header = value
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -144,14 +223,27 @@ class _Connection(asyncio.Protocol):
             self._interim = True
             self.reason, self.headers = b"", []
             return
+        if status == 101:  # never asked for: the bytes that follow are another protocol
+            self._fail(httpx2.RemoteProtocolError("The upstream switched protocols (HTTP 101)."))
+            self.close()
+            return
         self.status = status
+        self._in_head = False
         if not self.headers_done.done():
             self.headers_done.set_result(None)
+        if self.head_only:  # no body follows, whatever the headers say: the parser can't be told
+            self._finish()
+
+    def on_chunk_header(self) -> None:
+        self._chunk_empty = True
+        self._trailer_reads = self._trailer_bytes = 0
 
     def on_body(self, body: bytes) -> None:
         if self.complete:
             self._extra = True
             return
+        if self._chunk_empty:
+            self._chunk_empty = False
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _HIGH_WATER and not self._paused and self.transport is not None:
@@ -160,6 +252,8 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def on_message_complete(self) -> None:
+        if self.error is not None:
+            return
         if self._interim:
             self._interim = False
             return
@@ -234,8 +328,9 @@ class _Connection(asyncio.Protocol):
         else:  # nobody is reading: check again once someone waits
             pass
 
-    def start(self, payload: bytes, read_timeout: float | None) -> None:
+    def start(self, payload: bytes, read_timeout: float | None, head_only: bool = False) -> None:
         self.read_timeout = read_timeout
+        self.head_only = head_only
         self._last_activity = self.loop.time()
         self.active = True
         transport = self.transport
@@ -263,13 +358,30 @@ class _Body(httpx2.AsyncByteStream):
         self._transport = transport
         self._conn: _Connection | None = conn
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        """httpx2's way in: what it reads whole (``aread``) is capped at ``max_body_bytes``."""
         conn = self._conn
-        if conn is None:
-            return
+        return self._read(conn.limits.max_body_bytes if conn is not None else 0)
+
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, uncapped: for a reader that bounds what it keeps."""
+        return self._read(None)
+
+    async def _read(self, limit: int | None) -> AsyncIterator[bytes]:
+        conn = self._conn
+        taken = 0
         while True:
+            if self._conn is not conn or conn is None:  # closed: its connection may carry another
+                raise httpx2.StreamClosed()
             if conn.chunks:
-                yield conn.take()
+                data = conn.take()
+                if limit is not None:
+                    taken += len(data)
+                    if taken > limit:
+                        self._conn = None
+                        conn._refuse(f"a body over {limit} bytes", "max_body_bytes")
+                        raise conn.error  # type: ignore[misc]
+                yield data
             elif conn.error is not None:
                 raise conn.error
             elif conn.complete:
@@ -289,7 +401,7 @@ def response_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
     body = response.extensions.get("dawai_body")
     if isinstance(body, _Body) and "content-encoding" not in response.headers:
         response.is_stream_consumed = True
-        return body.__aiter__()
+        return body.chunks()
     return response.aiter_bytes()
 
 
@@ -299,14 +411,25 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         *,
         ssl_context: ssl.SSLContext | None = None,
         max_idle_per_origin: int = 32,
-        keepalive_expiry: float = 30.0,
+        keepalive_expiry: float = 4.0,
+        max_keepalive_expiry: float = 60.0,
+        head_timeout: float | None = None,
+        limits: UpstreamLimits | None = None,
     ) -> None:
+        """``head_timeout``: the wait for a response head (None: the request's ``read``
+        timeout); ``keepalive_expiry``: idle seconds when the server says none."""
+        if ssl_context is not None:
+            ssl_context.set_alpn_protocols(_ALPN)
         self._ssl = ssl_context
         self._max_idle = max_idle_per_origin
         self._expiry = keepalive_expiry
+        self._max_expiry = max_keepalive_expiry
+        self._head_timeout = head_timeout
+        self._limits = limits or UpstreamLimits()
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
+        self._sweep_at = 0.0
         self._closed = False
 
     # -- pool --------------------------------------------------------------------------
@@ -322,7 +445,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 continue
             transport = conn.transport
             alive = transport is not None and not transport.is_closing()
-            if alive and not conn.closed and now - conn.idle_since < self._expiry:
+            if alive and not conn.closed and now - conn.idle_since < conn.expiry:
                 return conn
             conn.close()
         return None
@@ -333,32 +456,55 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         if self._closed or conn.closed or not conn.complete or not conn.keep_alive or conn.chunks:
             conn.close()
             return
+        expiry = self._expiry_of(conn.keep_alive_header)
+        if expiry <= 0:
+            conn.close()
+            return
         conn._reset()  # ready for the next exchange
-        conn.idle_since = conn.loop.time()
+        conn.expiry = expiry
+        conn.idle_since = now = conn.loop.time()
         idle = self._idle.setdefault(conn.origin, [])
         if len(idle) >= self._max_idle:
             _close_on_its_loop(idle.pop(0), conn.loop)  # the oldest goes
         idle.append(conn)
-        if self._sweeper is None or self._sweeper_loop is not conn.loop:
-            self._sweeper_loop = conn.loop
-            self._sweeper = conn.loop.call_later(self._expiry, self._sweep)
+        due = now + expiry
+        if self._sweeper is None or self._sweeper_loop is not conn.loop or due < self._sweep_at:
+            if self._sweeper is not None and self._sweeper_loop is conn.loop:
+                self._sweeper.cancel()
+            self._sweeper_loop, self._sweep_at = conn.loop, due
+            self._sweeper = conn.loop.call_at(due, self._sweep)
+
+    def _expiry_of(self, keep_alive: bytes | None) -> float:
+        """Idle seconds for a connection: a second less than the server's ``Keep-Alive:
+        timeout`` (up to ``max_keepalive_expiry``), else ``keepalive_expiry``."""
+        if keep_alive is None:
+            return self._expiry
+        said = _KEEP_ALIVE_TIMEOUT.search(keep_alive)
+        if said is None:
+            return self._expiry
+        return min(float(said.group(1)) - 1.0, self._max_expiry)
 
     def _sweep(self) -> None:
-        """Close connections idle past ``keepalive_expiry``, even when no request comes."""
+        """Close connections idle past their expiry, even when no request comes."""
         self._sweeper = None
         loop = asyncio.get_running_loop()
-        now, oldest = loop.time(), None
+        now, next_due = loop.time(), None
         for origin, idle in list(self._idle.items()):
-            while idle and (
-                idle[0].loop is not loop or idle[0].closed or now - idle[0].idle_since >= self._expiry
-            ):
-                _close_on_its_loop(idle.pop(0), loop)
-            if not idle:
+            kept = []
+            for conn in idle:
+                if conn.loop is not loop or conn.closed or now - conn.idle_since >= conn.expiry:
+                    _close_on_its_loop(conn, loop)
+                else:
+                    kept.append(conn)
+                    due = conn.idle_since + conn.expiry
+                    next_due = due if next_due is None else min(next_due, due)
+            if kept:
+                idle[:] = kept
+            else:
                 del self._idle[origin]
-            elif oldest is None or idle[0].idle_since < oldest:
-                oldest = idle[0].idle_since
-        if oldest is not None and not self._closed:
-            self._sweeper = loop.call_at(oldest + self._expiry, self._sweep)
+        if next_due is not None and not self._closed:
+            self._sweeper_loop, self._sweep_at = loop, next_due
+            self._sweeper = loop.call_at(next_due, self._sweep)
 
     async def _connect(
         self,
@@ -371,19 +517,26 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         tls: ssl.SSLContext | None = None
         server_hostname = None
         if scheme == b"https":
-            tls = self._ssl or ssl.create_default_context()
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
+                self._ssl.set_alpn_protocols(_ALPN)
+            tls = self._ssl
             sni = request.extensions.get("sni_hostname")
             server_hostname = sni.decode() if isinstance(sni, bytes) else (sni or host.decode("ascii"))
-        conn = _Connection(loop, origin)
+        conn = _Connection(loop, origin, self._limits)
         try:
             async with asyncio.timeout(timeout):
-                await loop.create_connection(
+                transport, _ = await loop.create_connection(
                     lambda: conn, host.decode("ascii"), port, ssl=tls, server_hostname=server_hostname
                 )
         except TimeoutError:
             raise httpx2.ConnectTimeout("Timed out connecting to the upstream.") from None
         except (OSError, ssl.SSLError) as exc:
             raise httpx2.ConnectError(f"Could not connect to the upstream ({type(exc).__name__}).") from exc
+        tls_object = transport.get_extra_info("ssl_object") if tls is not None else None
+        if tls_object is not None and tls_object.selected_alpn_protocol() not in (None, "http/1.1"):
+            conn.close()
+            raise httpx2.ConnectError("The upstream chose a protocol other than HTTP/1.1 (ALPN).")
         return conn
 
     # -- httpx2 ------------------------------------------------------------------------
@@ -394,10 +547,17 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         scheme = url.raw_scheme
         if scheme not in _DEFAULT_PORTS:
             raise httpx2.UnsupportedProtocol(f"Unsupported URL scheme {url.scheme!r}.")
+        method = request.method
+        if method not in _METHODS:
+            raise httpx2.UnsupportedProtocol(f"Unsupported method {method[:20]!r}; nothing was sent.")
         origin = (scheme, url.raw_host, url.port or _DEFAULT_PORTS[scheme])
         payload = await _serialize(request)
         timeouts = request.extensions.get("timeout") or {}
         read_timeout = timeouts.get("read")
+        head_timeout = self._head_timeout
+        if head_timeout is None or (read_timeout is not None and read_timeout > head_timeout):
+            head_timeout = read_timeout
+        head_only = method == "HEAD"
         loop = asyncio.get_running_loop()
         conn = self._idle_connection(origin, loop)
         reused = conn is not None
@@ -406,16 +566,16 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 conn = await self._connect(loop, origin, request, timeouts.get("connect"))
             sent = False
             try:
-                conn.start(payload, read_timeout)
+                conn.start(payload, read_timeout, head_only)
                 sent = True
-                async with asyncio.timeout(read_timeout):
+                async with asyncio.timeout(head_timeout):
                     await conn.headers_done
             except TimeoutError:
                 conn.close()
                 raise httpx2.ReadTimeout("The upstream sent no response within the read timeout.") from None
             except httpx2.RemoteProtocolError:
                 conn.close()
-                if reused and not conn.received_any and (not sent or request.method in _IDEMPOTENT):
+                if reused and not conn.received_any and (not sent or method in _IDEMPOTENT):
                     # The server had closed this idle connection: once more, on a new one.
                     # A POST only if it never left: the upstream may have read it (a second,
                     # billed completion), so the caller's retry policy decides instead.

@@ -81,14 +81,13 @@ class OpenAIProvider:
         self._key = config.api_key
         self._options = RawOptions()
         self._owner = True
+        self._max_event_bytes = config.limits.max_event_bytes
         self._client = openai.AsyncOpenAI(
             # Servers that need no key still get a bearer token (some proxies insist).
             api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
-            http_client=sdk_http_client(
-                openai.DefaultAsyncHttpxClient, config.read_timeout, config.connect_timeout
-            ),
+            http_client=sdk_http_client(openai.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(
             self._client.auth_headers, config.api_key, {"Authorization": f"Bearer {NO_KEY}"}
@@ -152,7 +151,7 @@ class OpenAIProvider:
         started = False
         try:
             done = False
-            async for _event, data in sse_events(response_chunks(response)):
+            async for _event, data in sse_events(response_chunks(response), self._max_event_bytes):
                 # Reading on to the end of the body after [DONE] lets the connection be reused.
                 started = True
                 if done or data == b"[DONE]":

@@ -3,11 +3,18 @@
 The SDKs build a typed model for every chunk (~65 µs each); we decode the few fields we
 use with msgspec instead (docs/adr/0007). Lines may end in LF, CRLF or CR, and chunks may
 split anything anywhere, a CRLF included.
+
+A line, and the data of one event, may hold ``max_event_bytes`` (``upstream.max_event_bytes``);
+past that the stream fails with ``ResponseTooLarge`` before more than the limit and one
+chunk are held.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+
+from dawai.adapters.providers.http1 import ResponseTooLarge
+from dawai.core.settings import UpstreamLimits
 
 __all__ = ["SSEParser", "sse_events"]
 
@@ -15,15 +22,26 @@ __all__ = ["SSEParser", "sse_events"]
 class SSEParser:
     """Feed bytes, get ``(event, data)`` pairs; ``event`` is ``""`` when unnamed."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_event_bytes: int = UpstreamLimits().max_event_bytes) -> None:
         self._buffer = b""
         self._event = ""
         self._data: list[bytes] = []
+        self._size = 0  # bytes in ``_data``
+        self.max_event_bytes = max_event_bytes
+
+    def _too_large(self) -> ResponseTooLarge:
+        return ResponseTooLarge(
+            f"The upstream sent an event line or event over {self.max_event_bytes} bytes"
+            " (upstream.max_event_bytes)."
+        )
 
     def feed(self, chunk: bytes) -> Iterator[tuple[str, bytes]]:
         if chunk.endswith(b"\n\n") and not (self._buffer or self._data or self._event) and b"\r" not in chunk:
             # What providers send: whole events, LF line ends, nothing carried over.
-            for block in chunk[:-2].split(b"\n\n"):
+            blocks = chunk[:-2].split(b"\n\n")
+            if len(chunk) > self.max_event_bytes and any(len(b) > self.max_event_bytes for b in blocks):
+                raise self._too_large()
+            for block in blocks:
                 if block.startswith(b"data: ") and b"\n" not in block:
                     yield "", block[6:]
                 else:
@@ -36,6 +54,9 @@ class SSEParser:
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         *lines, rest = buffer.split(b"\n")
+        if len(rest) > self.max_event_bytes:
+            self._buffer = b""
+            raise self._too_large()
         self._buffer = rest + held
         for line in lines:
             yield from self._line(line)
@@ -68,18 +89,24 @@ class SSEParser:
         if not line:
             if self._data:
                 yield self._event, b"\n".join(self._data)
-            self._event, self._data = "", []
+            self._event, self._data, self._size = "", [], 0
         elif line.startswith(b"data:"):
             value = line[5:]
+            self._size += len(value)
+            if self._size > self.max_event_bytes:
+                self._data, self._size = [], 0
+                raise self._too_large()
             self._data.append(value[1:] if value.startswith(b" ") else value)
         elif line.startswith(b"event:"):
             self._event = line[6:].strip().decode()
         # comments (":") and other fields (id, retry) are ignored
 
 
-async def sse_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[str, bytes]]:
+async def sse_events(
+    chunks: AsyncIterator[bytes], max_event_bytes: int = UpstreamLimits().max_event_bytes
+) -> AsyncIterator[tuple[str, bytes]]:
     """``(event, data)`` per SSE event of a streamed body."""
-    parser = SSEParser()
+    parser = SSEParser(max_event_bytes)
     async for chunk in chunks:
         for item in parser.feed(chunk):
             yield item

@@ -21,6 +21,7 @@ from httpx2._utils import get_environment_proxies
 
 from dawai.adapters.providers.http1 import Http1Transport
 from dawai.adapters.providers.lean_client import lean_client_class
+from dawai.ports.llm import ProviderConfig
 
 __all__ = [
     "NO_KEY",
@@ -30,6 +31,7 @@ __all__ = [
     "post_raw",
     "proxy_mounts",
     "sdk_http_client",
+    "sdk_timeout",
     "shared_ssl_context",
 ]
 
@@ -94,16 +96,22 @@ async def post_raw(
     )
 
 
-def sdk_http_client(
-    client_class: type[httpx2.AsyncClient], read_timeout: float, connect_timeout: float
-) -> Any:
+def sdk_timeout(config: ProviderConfig) -> httpx2.Timeout:
+    """``stall_timeout`` between bytes, ``connect_timeout`` to connect, ``read_timeout``
+    for the rest."""
+    return httpx2.Timeout(config.read_timeout, read=config.stall_timeout, connect=config.connect_timeout)
+
+
+def sdk_http_client(client_class: type[httpx2.AsyncClient], config: ProviderConfig) -> Any:
     """An SDK's own default client class (``DefaultAsyncHttpxClient``, which keeps the
     SDK's defaults) on ``Http1Transport`` and the shared TLS context, with the fast paths
-    of ``lean_client_class``."""
+    of ``lean_client_class``. A response head may take ``read_timeout`` (a reply sent
+    whole starts once written); the body may stall ``stall_timeout`` between bytes."""
+    transport = Http1Transport(
+        ssl_context=shared_ssl_context(), head_timeout=config.read_timeout, limits=config.limits
+    )
     return lean_client_class(client_class)(
-        transport=Http1Transport(ssl_context=shared_ssl_context()),
-        mounts=proxy_mounts(),
-        timeout=httpx2.Timeout(read_timeout, connect=connect_timeout),
+        transport=transport, mounts=proxy_mounts(), timeout=sdk_timeout(config)
     )
 
 
