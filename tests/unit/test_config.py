@@ -91,3 +91,36 @@ def test_allowed_hosts_from_the_environment_and_refused_patterns():
     for bad in ("evil.example/x", "a b", "*.", "example.org:8000", "**.example"):
         with pytest.raises(ConfigError, match=r"http\.allowed_hosts"):
             load_settings({"DAWAI_ALLOWED_HOSTS": bad})
+
+
+def test_stall_timeout_and_upstream_limits_reach_every_provider_config():
+    from dawai.core.catalog import Catalog, ProviderEntry
+    from dawai.core.provider_pool import ProviderPool
+    from dawai.core.settings import UpstreamLimits
+
+    env = {
+        "DAWAI_STALL_TIMEOUT": "12.5",
+        "DAWAI_UPSTREAM_MAX_HEAD_BYTES": "32768",
+        "DAWAI_UPSTREAM_MAX_HEADERS": "50",
+        "DAWAI_UPSTREAM_MAX_BODY_BYTES": "2097152",
+        "DAWAI_UPSTREAM_MAX_EVENT_BYTES": "65536",
+    }
+    settings = load_settings(env)
+    limits = UpstreamLimits(
+        max_head_bytes=32768, max_headers=50, max_body_bytes=2097152, max_event_bytes=65536
+    )
+    assert (settings.reliability.stall_timeout, settings.upstream) == (12.5, limits)
+    assert load_settings({}).reliability.stall_timeout == 30.0
+    built = []
+
+    class Made:
+        name = "made"
+
+    catalog = Catalog()
+    catalog.providers["made"] = ProviderEntry(
+        name="made", factory=lambda config: built.append(config) or Made()
+    )
+    ProviderPool(catalog, settings).get("made", "k")
+    assert (built[0].stall_timeout, built[0].limits, built[0].read_timeout) == (12.5, limits, 300.0)
+    with pytest.raises(ConfigError, match=r"upstream\.max_headers"):
+        load_settings({"DAWAI_UPSTREAM_MAX_HEADERS": "1"})

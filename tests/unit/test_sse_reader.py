@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,3 +86,32 @@ def test_a_last_event_without_a_blank_line_is_not_lost():
         return [item async for item in sse_events(chunks())]
 
     assert asyncio.run(collect()) == [("", b'{"a": 1}'), ("", b"[DONE]")]
+
+
+def test_a_line_that_never_ends_fails_at_the_cap_holding_no_more_than_it_and_a_chunk():
+    from dawai.adapters.providers.http1 import ResponseTooLarge
+
+    cap, piece = 64 * 1024, b"x" * 4096
+    parser = SSEParser(cap)
+    with pytest.raises(ResponseTooLarge, match=r"upstream\.max_event_bytes"):
+        for _ in range(10 * cap // len(piece)):  # 10x the cap
+            list(parser.feed(b"data: " + piece if not parser._buffer else piece))
+            assert len(parser._buffer) <= cap + len(piece)
+
+
+def test_an_event_of_many_lines_fails_at_the_cap():
+    from dawai.adapters.providers.http1 import ResponseTooLarge
+
+    cap = 64 * 1024
+    parser = SSEParser(cap)
+    line = b"data: " + b"y" * 1000 + b"\n"
+    with pytest.raises(ResponseTooLarge):
+        for _ in range(10 * cap // len(line)):
+            assert list(parser.feed(line)) == []
+            assert parser._size <= cap
+    # Whole events under the cap, on the fast path and off it, still pass.
+    fine = SSEParser(cap)
+    assert list(fine.feed(b"data: " + b"z" * 1000 + b"\n\n")) == [("", b"z" * 1000)]
+    assert list(fine.feed(b"data: a\r\n\r\n")) == [("", b"a")]
+    with pytest.raises(ResponseTooLarge):
+        list(SSEParser(cap).feed(b"data: " + b"z" * (2 * cap) + b"\n\n"))
