@@ -102,11 +102,22 @@ def sdk_timeout(config: ProviderConfig) -> httpx2.Timeout:
     return httpx2.Timeout(config.read_timeout, read=config.stall_timeout, connect=config.connect_timeout)
 
 
-def sdk_http_client(client_class: type[httpx2.AsyncClient], config: ProviderConfig) -> Any:
+def sdk_http_client(
+    client_class: type[httpx2.AsyncClient],
+    config: ProviderConfig | float,
+    connect_timeout: float | None = None,
+) -> Any:
     """An SDK's own default client class (``DefaultAsyncHttpxClient``, which keeps the
     SDK's defaults) on ``Http1Transport`` and the shared TLS context, with the fast paths
     of ``lean_client_class``. A response head may take ``read_timeout`` (a reply sent
-    whole starts once written); the body may stall ``stall_timeout`` between bytes."""
+    whole starts once written); the body may stall ``stall_timeout`` between bytes.
+
+    The older form ``sdk_http_client(client_class, read_timeout, connect_timeout)``
+    (plugins use it) keeps its meaning: ``read_timeout`` between bytes too, default limits."""
+    if not isinstance(config, ProviderConfig):
+        read = float(config)
+        connect = 5.0 if connect_timeout is None else connect_timeout
+        config = ProviderConfig("", read_timeout=read, stall_timeout=read, connect_timeout=connect)
     transport = Http1Transport(
         ssl_context=shared_ssl_context(), head_timeout=config.read_timeout, limits=config.limits
     )

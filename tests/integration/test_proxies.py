@@ -164,8 +164,7 @@ def test_an_https_host_is_reached_through_the_proxys_tunnel_with_our_tls_context
         try:
             async with ForwardProxy() as proxy:
                 environment("https_proxy", proxy.url)
-                config = ProviderConfig("test", connect_timeout=2.0)
-                async with sdk_http_client(httpx2.AsyncClient, config) as client:
+                async with sdk_http_client(httpx2.AsyncClient, 5.0, 2.0) as client:
                     response = await client.get(f"https://127.0.0.1:{port}/v1/models")
                 return response.text, proxy.targets, port
         finally:
