@@ -16,9 +16,10 @@ arrives; the measurements that led here are in docs/adr/0008.
   for the caller's retry policy to judge). Interim 1xx responses are skipped; bytes after
   a complete response retire its connection.
 * Timeouts: ``connect`` while connecting; ``head_timeout`` (the provider's whole-response
-  timeout) for the response head, which a reply sent whole only starts once it is
-  written; ``read`` (the request's own ``timeout`` extension: the stall timeout) between
-  bytes of the body, on one timer per connection, moved lazily.
+  timeout) for the response head and the body's first byte (a reply sent whole only
+  starts once it is written; a stream's first token is the core's to time); after that,
+  ``read`` (the request's own ``timeout`` extension: the stall timeout) between bytes of
+  the body, on one timer per connection, moved lazily.
 * Limits (``UpstreamLimits``), as h11 and aiohttp keep them around a parser that has
   none: the head (status line and headers, interim responses included) and the trailers
   may hold ``max_head_bytes`` and ``max_headers``, a body read whole through httpx2
@@ -100,7 +101,9 @@ class _Connection(asyncio.Protocol):
         self.keep_alive = False
         self.error: BaseException | None = None
         self.received_any = False
-        self.read_timeout: float | None = None
+        self.read_timeout: float | None = None  # the wait for the body's first byte, then the stall timeout
+        self._stall_timeout: float | None = None
+        self._before_body = True
         self._waiter: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._last_activity = 0.0
@@ -244,6 +247,10 @@ class _Connection(asyncio.Protocol):
             return
         if self._chunk_empty:
             self._chunk_empty = False
+        if self._before_body:  # from here on, the stall timeout between bytes
+            self._before_body = False
+            self.read_timeout = self._stall_timeout
+            self.release_timer()
         self.chunks.append(body)
         self.buffered += len(body)
         if self.buffered > _HIGH_WATER and not self._paused and self.transport is not None:
@@ -328,8 +335,13 @@ class _Connection(asyncio.Protocol):
         else:  # nobody is reading: check again once someone waits
             pass
 
-    def start(self, payload: bytes, read_timeout: float | None, head_only: bool = False) -> None:
-        self.read_timeout = read_timeout
+    def start(
+        self, payload: bytes, read_timeout: float | None, first_byte_timeout: float | None, head_only: bool
+    ) -> None:
+        """``first_byte_timeout`` until the body's first byte (a stream's first token is
+        the core's to time), ``read_timeout`` between bytes after it."""
+        self.read_timeout = first_byte_timeout
+        self._stall_timeout = read_timeout
         self.head_only = head_only
         self._last_activity = self.loop.time()
         self.active = True
@@ -566,7 +578,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 conn = await self._connect(loop, origin, request, timeouts.get("connect"))
             sent = False
             try:
-                conn.start(payload, read_timeout, head_only)
+                conn.start(payload, read_timeout, head_timeout, head_only)
                 sent = True
                 async with asyncio.timeout(head_timeout):
                     await conn.headers_done

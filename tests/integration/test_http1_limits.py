@@ -221,6 +221,30 @@ def test_a_stalled_stream_fails_after_the_stall_timeout_and_a_slow_whole_reply_d
     assert text == "done"
 
 
+def test_the_stall_timeout_starts_with_the_body_not_before_its_first_byte():
+    """A stream's head may come at once and its first event after the prefill: that wait
+    is the whole-reply (and the core's first-token) timeout's, not the stall timeout's."""
+
+    async def handler(server, reader, writer):
+        await server.read_request(reader)
+        writer.write(CHUNKED_HEAD)
+        await writer.drain()
+        await asyncio.sleep(0.5)  # longer than the stall timeout
+        writer.write(chunk(b"data: late\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+        await server.wait_for_eof(reader)
+
+    async def main():
+        transport = Http1Transport(head_timeout=30.0)
+        async with Scripted(handler) as server, _client(transport, read=0.2) as client:
+            response = await _stream(client, server.url)
+            pieces = [p async for p in response_chunks(response)]
+            await response.aclose()
+            return pieces
+
+    assert run(main()) == [b"data: late\n\n"]
+
+
 # -- framing -------------------------------------------------------------------------------
 
 
