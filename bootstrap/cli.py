@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 import msgspec
@@ -27,15 +28,26 @@ def _check_startup(settings: Settings) -> None:
         raise ConfigError(f"invalid setting llm.prompt_strategy: '{name}' is not registered (known: {known})")
 
 
+def _serve_settings(args: argparse.Namespace, environ: MutableMapping[str, str]) -> Settings:
+    """Settings with ``--host`` and ``--port`` in them, as if given by ``API_HOST`` and
+    ``API_PORT``: set in the environment, so that every worker process (which loads its own
+    settings) binds and checks ``Host`` (the default ``http.allowed_hosts`` includes the bind
+    address) as the command line said."""
+    if args.host:
+        environ["API_HOST"] = args.host
+    if args.port:
+        environ["API_PORT"] = str(args.port)
+    return load_settings(environ)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from dawai.bootstrap.http_protocol import head_bounded_http_options
 
-    settings = load_settings()
+    settings = _serve_settings(args, os.environ)
     _check_startup(settings)
-    host = args.host or settings.http.host
-    port = args.port or settings.http.port
+    host, port = settings.http.host, settings.http.port
     workers = args.workers or settings.http.workers
     options: dict[str, Any] = {
         "log_level": settings.log.level,

@@ -124,3 +124,20 @@ def test_stall_timeout_and_upstream_limits_reach_every_provider_config():
     assert (built[0].stall_timeout, built[0].limits, built[0].read_timeout) == (12.5, limits, 300.0)
     with pytest.raises(ConfigError, match=r"upstream\.max_headers"):
         load_settings({"DAWAI_UPSTREAM_MAX_HEADERS": "1"})
+
+
+def test_serve_host_and_port_flags_reach_every_worker_and_the_allowed_hosts():
+    """``dawai serve --host`` binds there and accepts that Host: the flags go into the
+    environment each worker loads its settings from."""
+    import argparse
+
+    from dawai.adapters.http.hosts import default_allowed_hosts
+    from dawai.bootstrap.cli import _serve_settings
+
+    environ: dict[str, str] = {}
+    settings = _serve_settings(argparse.Namespace(host="192.168.1.5", port=9001), environ)
+    assert (settings.http.host, settings.http.port) == ("192.168.1.5", 9001)
+    assert environ == {"API_HOST": "192.168.1.5", "API_PORT": "9001"}
+    assert "192.168.1.5" in default_allowed_hosts(settings.http.host)
+    untouched: dict[str, str] = {"API_HOST": "10.0.0.1"}
+    assert _serve_settings(argparse.Namespace(host=None, port=None), untouched).http.host == "10.0.0.1"
