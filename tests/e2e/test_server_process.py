@@ -189,7 +189,8 @@ def test_heartbeat_while_waiting_then_tokens(tmp_path, upstream):
 @pytest.mark.parametrize(
     ("env", "needle"),
     [
-        ({"API_PORT": "eighty"}, "http.port (from API_PORT)"),
+        # (--port, given below, wins over API_PORT, as the command line should.)
+        ({"DAWAI_WORKERS": "lots"}, "http.workers (from DAWAI_WORKERS)"),
         ({"DAWAI_PROMPT_STRATEGY": "nope"}, "llm.prompt_strategy"),
         ({"DAWAI_CONFIG": "/no/such.toml"}, "no such file"),
     ],
