@@ -8,9 +8,11 @@ Memory stays bounded whatever keys clients send:
   URLs come from settings only, so the number of instances is fixed by the config:
   providers x base URLs x ``llm.client_shards``, whatever the number of keys.
 - Any other provider gets instances per (provider, key, base URL). At most
-  ``llm.client_cache_size`` key sets are kept; an evicted set is closed once streams that
-  may still use it have had ``reliability.total_timeout`` to finish, and at once when more
-  than ``client_cache_size`` sets are waiting to close. So at most
+  ``llm.client_cache_size`` key sets are kept (the shared sets above are not among
+  them: keys sent to such a provider never evict a built-in provider's clients); an
+  evicted set is closed once streams that may still use it have had
+  ``reliability.total_timeout`` to finish, and at once when more than
+  ``client_cache_size`` sets are waiting to close. So at most
   ``2 x client_cache_size x client_shards`` such instances exist.
 
 Each set spreads over ``shards`` instances (independent connection pools) used in turn,
@@ -48,7 +50,9 @@ class ProviderPool:
         self._settings = settings
         self._max = settings.llm.client_cache_size
         self._shards = settings.llm.client_shards
-        # (provider, key digest or "" for a shared set, base URL) -> its instances.
+        # (provider, "", base URL) -> the shared instances of a keys_per_request provider;
+        # (provider, key digest, base URL) -> one key's instances, least recently used first.
+        self._shared: dict[Index, list[LLMProvider]] = {}
         self._sets: OrderedDict[Index, list[LLMProvider]] = OrderedDict()
         self._turn = itertools.count()
         self._closing: set[asyncio.Task[None]] = set()
@@ -56,13 +60,14 @@ class ProviderPool:
         self._retired: dict[asyncio.Task[None], list[LLMProvider]] = {}
 
     def __len__(self) -> int:
-        """Key sets held (shared sets included)."""
-        return len(self._sets)
+        """Sets held: shared ones and per-key ones."""
+        return len(self._shared) + len(self._sets)
 
     @property
     def instances(self) -> int:
         """Provider instances alive: in use or waiting to be closed."""
-        return sum(map(len, self._sets.values())) + sum(map(len, self._retired.values()))
+        groups = [*self._shared.values(), *self._sets.values(), *self._retired.values()]
+        return sum(map(len, groups))
 
     def get(self, provider: str, api_key: str | None) -> LLMProvider:
         entry = self._catalog.providers[provider]
@@ -81,12 +86,16 @@ class ProviderPool:
     def _instance(
         self, entry: ProviderEntry, index: Index, api_key: str | None, base_url: str | None
     ) -> LLMProvider:
-        instances = self._sets.get(index)
-        if instances is None:
-            instances = self._sets[index] = []
-            self._evict()
+        if not index[1]:  # a shared set: fixed by the config, never evicted by per-key ones
+            instances = self._shared.setdefault(index, [])
         else:
-            self._sets.move_to_end(index)
+            found = self._sets.get(index)
+            if found is None:
+                instances = self._sets[index] = []
+                self._evict()
+            else:
+                instances = found
+                self._sets.move_to_end(index)
         if len(instances) < self._shards:
             instances.append(entry.factory(self._config(entry, api_key, base_url)))
             if entry.factory not in self._factories_used:
@@ -145,8 +154,8 @@ class ProviderPool:
     async def aclose(self) -> None:
         for task in list(self._closing):
             task.cancel()
-        groups = [*self._sets.values(), *self._retired.values()]
-        self._sets, self._retired = OrderedDict(), {}
+        groups = [*self._shared.values(), *self._sets.values(), *self._retired.values()]
+        self._shared, self._sets, self._retired = {}, OrderedDict(), {}
         for group in groups:
             for instance in group:
                 await instance.aclose()

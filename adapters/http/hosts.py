@@ -26,7 +26,10 @@ def host_name(value: str) -> str:
     value = _normal(value)
     if value.startswith("["):
         end = value.find("]")
-        return value[: end + 1] if end > 0 else value
+        rest = value[end + 1 :] if end > 0 else ""
+        if end > 0 and (not rest or (rest[0] == ":" and rest[1:].isdigit())):
+            return value[: end + 1]
+        return value  # "[::1]evil.example" is no bracketed address: matched as it stands
     name, colon, port = value.rpartition(":")
     return _normal(name) if colon and port.isdigit() else value
 

@@ -16,6 +16,7 @@ import tracemalloc
 import pytest
 
 from dawai.core.chat import ChatInput
+from dawai.core.models import Finish, TextDelta
 from dawai.core.provider_pool import ProviderPool
 from tests.conftest import ProviderPlugin, make_container, make_host, make_settings, upstream_env
 from tests.fakes.providers import ScriptedProvider, ok_script
@@ -129,3 +130,42 @@ def test_providers_without_per_request_keys_keep_a_bounded_number_of_clients(tmp
     alive = asyncio.run(main())
     assert max(alive) <= 2 * 4  # cached plus waiting to close, never one per key
     assert len(made) == 1000 and all(p.closed for p in made)
+
+
+def test_new_keys_for_a_per_key_provider_never_evict_the_shared_clients(upstream, tmp_path):
+    """Keys sent to a plugin provider without views churn its own cache only: a stream
+    open on a shared (built-in) client goes on, and that client is never closed."""
+    from dawai.core.settings import Settings
+
+    made: list[ScriptedProvider] = []
+
+    def factory(config):
+        made.append(ScriptedProvider([ok_script("x")]))
+        return made[-1]
+
+    config = tmp_path / "dawai.toml"
+    config.write_text("[llm]\nclient_cache_size = 1\nclient_shards = 1\n")
+    settings: Settings = make_settings(upstream_env(upstream, DAWAI_CONFIG=str(config)))
+    container = make_container(settings, ("plug", ProviderPlugin("plug", factory)))
+    service, pool = container.chat_service(), container.provider_pool()
+
+    async def main() -> tuple[list, bool, bool]:
+        chat = ChatInput(message="hi", model="openai/fake+chunks=20+delay=0.01", api_keys={"openai": "sk-a"})
+        client = pool.get("openai", "sk-a")._client  # the SDK client every openai view shares
+        events = []
+        async for event in service.stream(chat):
+            events.append(event)
+            if len(events) == 2:  # mid-stream: a flood of new keys for the other provider
+                for i in range(50):
+                    pool.get("plug", f"key-{i}")
+                    await asyncio.sleep(0)
+        await _chat(service, "openai", "sk-c", stream=False)
+        same = pool.get("openai", "sk-d")._client is client
+        closed = client.is_closed()
+        await pool.aclose()
+        return events, same, closed
+
+    events, same, closed = asyncio.run(main())
+    assert sum(isinstance(e, TextDelta) for e in events) == 20 and isinstance(events[-1], Finish)
+    assert same and not closed  # never evicted, closed or rebuilt
+    assert len(made) == 50 and sum(p.closed for p in made) == 50

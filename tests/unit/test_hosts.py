@@ -53,3 +53,10 @@ def test_wildcards():
 )
 def test_default_hosts_add_the_bind_address(bind, extra):
     assert default_allowed_hosts(bind) == ("localhost", "127.0.0.1", "[::1]", *extra)
+
+
+def test_text_after_a_bracketed_address_is_not_dropped():
+    matcher = HostMatcher(default_allowed_hosts("127.0.0.1"))
+    assert matcher.allows(host_name("[::1]:8000"))
+    for value in ("[::1]evil.example", "[::1]:80x", "[::1]:"):
+        assert not matcher.allows(host_name(value)), value
