@@ -17,7 +17,12 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from dawai.adapters.http.auth import OPEN_PATHS, TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
-from dawai.adapters.http.docs import DOCS_PATH, docs_assets_router, docs_render_plugins
+from dawai.adapters.http.docs import (
+    DOCS_PATH,
+    docs_assets_router,
+    docs_not_found_as_problem,
+    docs_render_plugins,
+)
 from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.head_guard import HeadGuard
 from dawai.adapters.http.hosts import default_allowed_hosts
@@ -114,6 +119,7 @@ def create_app(container: Any) -> Litestar:
         # JSON bodies: application/json only, present, at most 64 deep (json_body.py).
         request_class=BoundedJsonRequest,
         before_request=check_json_request,
+        after_request=docs_not_found_as_problem,
         on_startup=[startup],
         on_shutdown=[shutdown],
         debug=False,

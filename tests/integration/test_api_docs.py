@@ -58,3 +58,21 @@ def test_docs_page_assets_are_same_origin_and_served(guarded_client, page):
 def test_docs_assets_stay_out_of_the_openapi_schema(client_for):
     paths = client_for().get("/schema/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/schema")]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/schema/redoc",
+        "/schema/elements",
+        "/schema/no-such-page",
+        "/schema/assets/swagger-ui/index.html",  # the bundle's demo page (a petstore on the internet)
+        "/schema/assets/swagger-ui/swagger-ui-bundle.js.map",
+        "/schema/assets/swagger-ui/../swagger-ui.css",
+    ],
+)
+def test_unknown_docs_paths_and_unused_bundle_files_are_problem_404s(client_for, path):
+    response = client_for(make_settings()).get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
