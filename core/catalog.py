@@ -12,10 +12,10 @@ from typing import Any
 
 import msgspec
 
-from dawai.ports.completion import TextCompleter
+from dawai.ports.completion import CompleterFactory
 from dawai.ports.llm import ProviderFactory
 from dawai.ports.prompt import PromptStrategy
-from dawai.ports.singing import SingingSynthesizer
+from dawai.ports.singing import VoiceFactory
 
 __all__ = ["Catalog", "CompleterEntry", "ProviderEntry", "StrategyEntry", "VoiceEntry"]
 
@@ -48,16 +48,24 @@ class StrategyEntry(msgspec.Struct, frozen=True):
 
 
 class VoiceEntry(msgspec.Struct, frozen=True):
+    """A singing voice. ``factory`` takes a ``dawai.ports.VoiceConfig``; ``folder`` is
+    where the plugin keeps its files (``None``: under ``inference.voices_dir``)."""
+
     name: str
-    factory: Callable[[Any], SingingSynthesizer]
+    factory: VoiceFactory
     description: str = ""
+    folder: str | None = None
     plugin: str = ""
 
 
 class CompleterEntry(msgspec.Struct, frozen=True):
+    """A ghost-text engine. ``factory`` takes a ``dawai.ports.EngineConfig``; ``folder``
+    is where the plugin keeps its files (``None``: none)."""
+
     name: str
-    factory: Callable[[Any], TextCompleter]
+    factory: CompleterFactory
     description: str = ""
+    folder: str | None = None
     plugin: str = ""
 
 

@@ -12,6 +12,7 @@ import msgspec
 
 __all__ = [
     "AliasTarget",
+    "EngineSettings",
     "HttpSettings",
     "InferenceSettings",
     "LLMSettings",
@@ -21,6 +22,7 @@ __all__ = [
     "ReliabilitySettings",
     "Settings",
     "UpstreamLimits",
+    "VoiceSettings",
     "default_aliases",
 ]
 
@@ -117,8 +119,26 @@ class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class InferenceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     execution_provider: Literal["cpu", "cuda"] = "cpu"
+    # Threads one voice or engine may use for inference; 0: the runtime chooses.
+    threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     ghost_text_engine: str = "local"
     voices_dir: str | None = None
+
+
+class VoiceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[voices.<name>]``: one voice's folder (overriding the plugin's and ``voices_dir``)
+    and its free-form options (``VoiceConfig.options``)."""
+
+    folder: str | None = None
+    options: dict[str, Any] = {}
+
+
+class EngineSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[engines.<name>]``: one ghost-text engine's folder (overriding the plugin's) and
+    its free-form options (``EngineConfig.options``)."""
+
+    folder: str | None = None
+    options: dict[str, Any] = {}
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -130,6 +150,8 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     upstream: UpstreamLimits = UpstreamLimits()
     inference: InferenceSettings = InferenceSettings()
     providers: dict[str, ProviderEndpoint] = {}
+    voices: dict[str, VoiceSettings] = {}
+    engines: dict[str, EngineSettings] = {}
     redis_url: str | None = None
 
     def endpoint(self, name: str) -> ProviderEndpoint | None:

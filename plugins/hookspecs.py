@@ -5,6 +5,12 @@ the ``register`` callback it receives. Heavy imports (SDKs, onnxruntime) belong 
 factories, which run later and only when the thing is used. Hook arguments only ever
 grow; an implementation may accept any subset of them (pluggy passes what it names).
 
+Pluggy's own machinery applies: an implementation marked ``hookimpl(wrapper=True)`` (or
+the older ``hookwrapper=True``) runs around every other plugin's implementation of the
+hook, each plugin's call on its own (see ``dawai.plugins.manager``). Around a ``register_*``
+hook it gets the same ``register`` callback, a ``Registrar`` whose ``plugin`` and
+``entries`` it may read and change after its ``yield``.
+
 Each hook is documented in ``docs/plugins.md``; a test fails when one is not.
 """
 
@@ -45,15 +51,19 @@ def register_prompt_strategies(register: Callable[..., None], settings: Settings
 
 @hookspec
 def register_voices(register: Callable[..., None], settings: Settings) -> None:
-    """Register singing voices: ``register(name, factory, *, description="")`` where
-    ``factory(settings)`` returns a ``SingingSynthesizer``."""
+    """Register singing voices: ``register(name, factory, *, description="", folder=None)``
+    where ``factory(config)`` takes a ``dawai.ports.VoiceConfig`` (its folder, execution
+    provider, threads and ``[voices.<name>] options``; never secrets) and returns a
+    ``SingingSynthesizer``. ``folder`` is where the plugin keeps the voice's files;
+    without it the voice lives in ``inference.voices_dir``/<name>."""
 
 
 @hookspec
 def register_text_completers(register: Callable[..., None], settings: Settings) -> None:
-    """Register ghost-text engines: ``register(name, factory, *, description="")`` where
-    ``factory(settings)`` returns a ``TextCompleter``. ``inference.ghost_text_engine``
-    picks one by name."""
+    """Register ghost-text engines: ``register(name, factory, *, description="", folder=None)``
+    where ``factory(config)`` takes a ``dawai.ports.EngineConfig`` (its folder, execution
+    provider, threads and ``[engines.<name>] options``; never secrets) and returns a
+    ``TextCompleter``. ``inference.ghost_text_engine`` picks one by name."""
 
 
 @hookspec(firstresult=True)

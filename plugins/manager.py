@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata as md
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,10 +16,18 @@ from dawai.core.models import Route
 from dawai.core.settings import Settings
 from dawai.plugins import hookspecs
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginHost", "PluginInfo", "build_plugin_manager", "distribution_version"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginHost",
+    "PluginInfo",
+    "Registrar",
+    "build_plugin_manager",
+    "distribution_version",
+]
 
 ENTRY_POINT_GROUP = "dawai.plugins"
 log = structlog.get_logger("dawai.plugins")
+_FAILED = object()  # what ``PluginHost._call`` returns when the hook raised
 
 
 class PluginInfo(msgspec.Struct):
@@ -70,18 +79,39 @@ class PluginHost:
     # -- registering ------------------------------------------------------------------
 
     def collect(self) -> Catalog:
-        """Call every ``register_*`` hook, one plugin at a time, into a fresh catalog."""
+        """Call every ``register_*`` hook, one plugin at a time, into a fresh catalog.
+
+        Each plugin's implementation is called through pluggy, not by us: a
+        ``pm.subset_hook_caller`` that keeps that plugin's implementation and every loaded
+        plugin's wrappers (``wrapper=True`` or ``hookwrapper=True``). So wrappers run
+        around each plugin's call, as pluggy runs them around a whole hook call, while an
+        exception still stops only the call it came from and is attributed by name: to the
+        wrapper whose code raised it (that wrapper's plugin fails, and the wrapped plugin
+        is called again without it) or else to the wrapped plugin. Entries reach the
+        catalog only when the whole call, wrappers included, returned: a wrapper sees and
+        may change ``register.entries`` after its ``yield``. A plugin with both a wrapper
+        and a plain implementation of one hook is called as a plain one: its wrapper then
+        wraps only its own call.
+        """
         catalog = self.catalog = Catalog()
-        makers: dict[str, tuple[Callable[[Any], None], Callable[..., Any]]] = {
+        makers: dict[str, tuple[Callable[[Any], None], type]] = {
             "register_llm_providers": (catalog.add_provider, ProviderEntry),
             "register_prompt_strategies": (catalog.add_strategy, StrategyEntry),
             "register_voices": (catalog.add_voice, VoiceEntry),
             "register_text_completers": (catalog.add_completer, CompleterEntry),
         }
         for hook_name, (add, entry_type) in makers.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                register = _registrar(add, entry_type, impl.plugin_name)
-                self._call(impl, impl.plugin_name, register=register)
+            for plugin in self._plain_implementers(hook_name):
+                register = Registrar(plugin, entry_type)
+                if self._call(hook_name, plugin, register=register) is _FAILED:
+                    continue
+                for entry in register.entries:
+                    if isinstance(entry, entry_type) and entry.plugin:
+                        add(entry)
+                    else:
+                        catalog.problems.append(
+                            (plugin, f"{hook_name}: {entry!r:.80} is not a {entry_type.__name__}")
+                        )
         for plugin, problem in catalog.problems:
             log.warning("plugin_registration_refused", plugin=plugin, problem=problem)
             if plugin in self.infos:
@@ -92,28 +122,56 @@ class PluginHost:
             info.registered = catalog.registered_by(name)
         return catalog
 
-    def _call(self, impl: Any, plugin: str, *, fatal: bool = True, **extra: Any) -> Any:
-        """Call one plugin's hook; its exception marks it failed (``fatal``) or is logged."""
+    def _plain_implementers(self, hook_name: str) -> list[str]:
+        """Plugins with a plain (not wrapper) implementation of a hook, in load order."""
+        names: list[str] = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            if not _wraps(impl) and impl.plugin_name not in names:
+                names.append(impl.plugin_name)
+        return names
+
+    def _caller(self, hook_name: str, plugin: str) -> Any:
+        """The hook as pluggy calls it for ``plugin`` alone: its implementation plus the
+        wrappers of plugins that are loaded."""
+        remove = {
+            impl.plugin
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+            if impl.plugin_name != plugin and not (_wraps(impl) and self._loaded(impl.plugin_name))
+        }
+        return self.pm.subset_hook_caller(hook_name, remove_plugins=remove)
+
+    def _loaded(self, plugin: str) -> bool:
+        info = self.infos.get(plugin)
+        return info is None or info.status == "loaded"
+
+    def _call(self, hook_name: str, plugin: str, *, fatal: bool = True, **extra: Any) -> Any:
+        """Call one plugin's implementation of a hook, inside the wrappers; ``_FAILED``
+        when it raised. The plugin whose code raised is marked failed (``fatal``) or the
+        error is logged; a failed wrapper is left out and the call made again."""
         kwargs = {"settings": self.settings, **extra}
-        try:
-            return impl.function(*(kwargs[arg] for arg in impl.argnames))
-        except Exception as exc:
-            info = self.infos.get(plugin)
-            if fatal and info is not None:
-                self._fail(info, exc)
-            else:
-                log.error("plugin_hook_failed", plugin=plugin, error=_error_text(exc))
-            return None
+        while True:
+            caller = self._caller(hook_name, plugin)
+            try:
+                return caller(**kwargs)
+            except Exception as exc:
+                culprit = _culprit(exc, caller.get_hookimpls(), plugin)
+                info = self.infos.get(culprit)
+                if fatal and info is not None:
+                    self._fail(info, exc)
+                    if culprit != plugin:
+                        continue  # now failed, the wrapper is left out of the next call
+                else:
+                    log.error("plugin_hook_failed", plugin=culprit, hook=hook_name, error=_error_text(exc))
+                return _FAILED
 
     def resolve_model(self, model: str) -> Route | None:
         """Ask plugins (newest first) to route a model id; the first answer wins."""
-        for impl in self.pm.hook.resolve_model.get_hookimpls()[::-1]:
-            info = self.infos.get(impl.plugin_name)
-            if info is not None and info.status != "loaded":
+        for plugin in self._plain_implementers("resolve_model")[::-1]:
+            if not self._loaded(plugin):
                 continue
             # A failure at request time is logged, not held against the plugin for good.
-            answer = self._call(impl, impl.plugin_name, fatal=False, model=model)
-            if answer is None:
+            answer = self._call("resolve_model", plugin, fatal=False, model=model)
+            if answer is None or answer is _FAILED:
                 continue
             if isinstance(answer, Route):
                 return answer
@@ -121,17 +179,45 @@ class PluginHost:
                 provider, upstream = answer
                 return Route(str(provider), str(upstream))
             except (TypeError, ValueError):
-                log.warning("plugin_bad_route", plugin=impl.plugin_name, answer=repr(answer)[:100])
+                log.warning("plugin_bad_route", plugin=plugin, answer=repr(answer)[:100])
         return None
 
 
-def _registrar(add: Callable[[Any], None], entry_type: Any, plugin: str) -> Callable[..., None]:
-    """The ``register`` callback one plugin receives; entries remember who made them."""
+class Registrar:
+    """The ``register`` callback one plugin's call of a ``register_*`` hook receives.
 
-    def register(name: str, factory: Any, **options: Any) -> None:
-        add(entry_type(name=name, factory=factory, plugin=plugin, **options))
+    ``plugin`` is the plugin being called; ``entries`` are what it registered in this
+    call, in order. They reach the catalog after the call (and its wrappers) returned, so
+    a wrapper may read, replace or remove them after its ``yield``.
+    """
 
-    return register
+    def __init__(self, plugin: str, entry_type: type) -> None:
+        self.plugin = plugin
+        self.entries: list[Any] = []
+        self._entry_type = entry_type
+
+    def __call__(self, name: str, factory: Any, **options: Any) -> None:
+        self.entries.append(self._entry_type(name=name, factory=factory, plugin=self.plugin, **options))
+
+
+def _wraps(impl: pluggy.HookImpl) -> bool:
+    return bool(impl.wrapper or impl.hookwrapper)
+
+
+def _culprit(exc: BaseException, impls: Iterable[pluggy.HookImpl], called: str) -> str:
+    """The plugin whose hook code raised ``exc``: the innermost implementation frame in
+    its traceback (``called``, the plugin being called, when none is found)."""
+    codes: dict[Any, str] = {}
+    for impl in sorted(impls, key=lambda i: i.plugin_name == called):  # the called plugin's last: it wins
+        code = getattr(inspect.unwrap(impl.function), "__code__", None)
+        if code is not None:
+            codes[code] = impl.plugin_name
+    culprit = called
+    tb = exc.__traceback__
+    while tb is not None:
+        culprit = codes.get(tb.tb_frame.f_code, culprit)
+        tb = tb.tb_next
+    return culprit
 
 
 def _builtin_plugins() -> Iterable[tuple[str, Any]]:

@@ -3,14 +3,16 @@
 Adapters (ours or a plugin's) implement them; the core depends only on these.
 """
 
-from dawai.ports.completion import TextCompleter
+from dawai.ports.completion import CompleterFactory, EngineConfig, TextCompleter
 from dawai.ports.llm import KeyedProvider, LLMProvider, ProviderConfig, ProviderFactory
 from dawai.ports.prompt import PromptStrategy
-from dawai.ports.singing import ProgressCallback, SingingSynthesizer
+from dawai.ports.singing import ProgressCallback, SingingSynthesizer, VoiceConfig, VoiceFactory
 from dawai.ports.stores import AudioCache, FeedbackStore, SummaryStore
 
 __all__ = [
     "AudioCache",
+    "CompleterFactory",
+    "EngineConfig",
     "FeedbackStore",
     "KeyedProvider",
     "LLMProvider",
@@ -21,4 +23,6 @@ __all__ = [
     "SingingSynthesizer",
     "SummaryStore",
     "TextCompleter",
+    "VoiceConfig",
+    "VoiceFactory",
 ]

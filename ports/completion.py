@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import msgspec
 
 from dawai.core.models import CompletionCandidate, CompletionQuery, TextAnalysis
 
-__all__ = ["TextCompleter"]
+__all__ = ["CompleterFactory", "EngineConfig", "TextCompleter"]
+
+
+class EngineConfig(msgspec.Struct, frozen=True):
+    """What a ghost-text engine's factory gets: its folder, where and how wide to run,
+    its own options (``[engines.<name>] options``). Never a secret, never the settings."""
+
+    name: str
+    # ``[engines.<name>] folder``, else the folder the plugin registered, else None.
+    folder: str | None = None
+    execution_provider: Literal["cpu", "cuda"] = "cpu"
+    threads: int = 0  # 0: the inference runtime chooses
+    options: dict[str, Any] = {}
 
 
 @runtime_checkable
@@ -18,3 +33,6 @@ class TextCompleter(Protocol):
     async def complete(self, query: CompletionQuery) -> list[CompletionCandidate]: ...
 
     async def analyze(self, text: str) -> TextAnalysis: ...
+
+
+CompleterFactory = Callable[[EngineConfig], TextCompleter]

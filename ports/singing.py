@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import msgspec
 
 from dawai.core.models import Audio, SynthesisProgress, SynthesisRequest, VoiceInfo
 
-__all__ = ["ProgressCallback", "SingingSynthesizer"]
+__all__ = ["ProgressCallback", "SingingSynthesizer", "VoiceConfig", "VoiceFactory"]
 
 ProgressCallback = Callable[[SynthesisProgress], None]
+
+
+class VoiceConfig(msgspec.Struct, frozen=True):
+    """What a voice factory gets: its folder, where and how wide to run, its own options.
+
+    Never a secret, never the whole settings tree: a voice that needs more asks for it
+    through ``options`` (``[voices.<name>] options`` in the config file).
+    """
+
+    name: str
+    # ``[voices.<name>] folder``, else the folder the plugin registered, else
+    # ``inference.voices_dir`` joined with the voice's name; None when none is known.
+    folder: str | None = None
+    execution_provider: Literal["cpu", "cuda"] = "cpu"
+    threads: int = 0  # 0: the inference runtime chooses
+    options: dict[str, Any] = {}
 
 
 @runtime_checkable
@@ -23,3 +41,6 @@ class SingingSynthesizer(Protocol):
     ) -> Audio: ...
 
     async def aclose(self) -> None: ...
+
+
+VoiceFactory = Callable[[VoiceConfig], SingingSynthesizer]
