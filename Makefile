@@ -32,6 +32,7 @@ lint: $(STAMP_DEV)
 
 test: $(STAMP_DEV)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 bench: $(STAMP_DEV)
