@@ -8,7 +8,6 @@ key per request over the shared client.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,8 +26,7 @@ from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import (
     NO_KEY,
-    RawOptions,
-    key_headers,
+    RawKeyViews,
     key_template,
     post_raw,
     sdk_http_client,
@@ -82,12 +80,10 @@ _decode_event = msgspec.json.Decoder(_Event).decode
 _decode_message = msgspec.json.Decoder(_Message).decode
 
 
-class AnthropicProvider:
+class AnthropicProvider(RawKeyViews):
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
         self._key = config.api_key
-        self._options = RawOptions()
-        self._owner = True
         self._max_event_bytes = config.limits.max_event_bytes
         self._client = anthropic.AsyncAnthropic(
             # Never None: the SDK would then look for a key in the environment and its
@@ -98,13 +94,6 @@ class AnthropicProvider:
             http_client=sdk_http_client(anthropic.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(self._client.auth_headers, config.api_key, {"X-Api-Key": NO_KEY})
-
-    def with_key(self, api_key: str | None) -> AnthropicProvider:
-        """A view sending ``api_key`` over this instance's client (``KeyedProvider``)."""
-        view = copy.copy(self)
-        view._key, view._owner = api_key, False
-        view._options = RawOptions(key_headers(self._auth, api_key))
-        return view
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -45,7 +45,7 @@ from dawai.adapters.providers.gemini_wire import (
     total_usage,
 )
 from dawai.adapters.providers.http1 import response_chunks
-from dawai.adapters.providers.transport import sdk_http_client, sdk_timeout, shared_ssl_context
+from dawai.adapters.providers.transport import NO_KEY, sdk_http_client, sdk_timeout, shared_ssl_context
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -53,7 +53,6 @@ from dawai.ports.llm import ProviderConfig
 __all__ = ["GeminiProvider"]
 
 _KEY_HEADER = "x-goog-api-key"  # as google-genai writes it: its headers are a plain dict
-_NO_KEY = "not-needed"
 
 
 def _headers(exc: genai_errors.APIError) -> Any:
@@ -103,7 +102,7 @@ class GeminiProvider:
             httpx_async_client=http,
         )
         # Never None: the SDK would then look for a key in the environment.
-        self._client = genai.Client(vertexai=False, api_key=config.api_key or _NO_KEY, http_options=options)
+        self._client = genai.Client(vertexai=False, api_key=config.api_key or NO_KEY, http_options=options)
 
     def with_key(self, api_key: str | None) -> GeminiProvider:
         """A view sending ``api_key`` over this instance's SDK client (``KeyedProvider``)."""
@@ -117,7 +116,7 @@ class GeminiProvider:
             for m in request.messages
         ]
         settings = types.GenerateContentConfig(
-            http_options=types.HttpOptions(headers={_KEY_HEADER: self._key or _NO_KEY}),
+            http_options=types.HttpOptions(headers={_KEY_HEADER: self._key or NO_KEY}),
             system_instruction=request.system or None,
             max_output_tokens=request.max_tokens,
             temperature=request.temperature,
@@ -170,7 +169,7 @@ class GeminiProvider:
         api = self._client.aio._api_client
         path = f"{model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
         http_request = api._build_request("post", path, self._body(request))
-        http_request.headers[_KEY_HEADER] = self._key or _NO_KEY  # a copy made for this request
+        http_request.headers[_KEY_HEADER] = self._key or NO_KEY  # a copy made for this request
         http_request.timeout = self._timeout
         try:
             return await api._async_request(http_request=http_request, stream=stream)

@@ -8,7 +8,6 @@ key: ``with_key`` gives a view that sends its key per request over the shared cl
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,8 +26,7 @@ from dawai.adapters.providers.http1 import response_chunks
 from dawai.adapters.providers.sse_reader import sse_events
 from dawai.adapters.providers.transport import (
     NO_KEY,
-    RawOptions,
-    key_headers,
+    RawKeyViews,
     key_template,
     post_raw,
     sdk_http_client,
@@ -72,15 +70,13 @@ class _Chunk(msgspec.Struct):
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
 
 
-class OpenAIProvider:
+class OpenAIProvider(RawKeyViews):
     # OpenAI's own API wants max_completion_tokens; self-hosted servers know max_tokens.
     _max_tokens_field = "max_completion_tokens"
 
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
         self._key = config.api_key
-        self._options = RawOptions()
-        self._owner = True
         self._max_event_bytes = config.limits.max_event_bytes
         self._client = openai.AsyncOpenAI(
             # Servers that need no key still get a bearer token (some proxies insist).
@@ -92,13 +88,6 @@ class OpenAIProvider:
         self._auth = key_template(
             self._client.auth_headers, config.api_key, {"Authorization": f"Bearer {NO_KEY}"}
         )
-
-    def with_key(self, api_key: str | None) -> OpenAIProvider:
-        """A view sending ``api_key`` over this instance's client (``KeyedProvider``)."""
-        view = copy.copy(self)
-        view._key, view._owner = api_key, False
-        view._options = RawOptions(key_headers(self._auth, api_key))
-        return view
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []

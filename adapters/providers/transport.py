@@ -11,9 +11,10 @@ those go through httpx2's own proxy transport, as they would without a transport
 
 from __future__ import annotations
 
+import copy
 import functools
 import ssl
-from typing import Any
+from typing import Any, Self
 
 import httpx2
 import msgspec
@@ -25,6 +26,7 @@ from dawai.ports.llm import ProviderConfig
 
 __all__ = [
     "NO_KEY",
+    "RawKeyViews",
     "RawOptions",
     "key_headers",
     "key_template",
@@ -79,6 +81,25 @@ def key_template(auth_headers: Any, api_key: str | None, fallback: dict[str, str
 def key_headers(template: dict[str, str], api_key: str | None) -> dict[str, str]:
     key = api_key or NO_KEY
     return {name: value.replace(NO_KEY, key) for name, value in template.items()}
+
+
+class RawKeyViews:
+    """``with_key`` (``KeyedProvider``) for adapters that send through ``post_raw``: a view
+    is a shallow copy whose ``_options`` carry its key's headers, filled into ``_auth``
+    (``key_template``, set by the adapter once its SDK client exists). The instance
+    itself sends with no extra headers and owns the client; a view owns nothing."""
+
+    _key: str | None
+    _auth: dict[str, str]
+    _options: RawOptions = _PLAIN
+    _owner = True
+
+    def with_key(self, api_key: str | None) -> Self:
+        """A view sending ``api_key`` over this instance's client."""
+        view = copy.copy(self)
+        view._key, view._owner = api_key, False
+        view._options = RawOptions(key_headers(self._auth, api_key))
+        return view
 
 
 async def post_raw(
