@@ -29,6 +29,7 @@ import hashlib
 import itertools
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import cast
 
 from dawai.core.catalog import Catalog, ProviderEntry
 from dawai.core.errors import NotConfigured
@@ -50,9 +51,9 @@ class ProviderPool:
         self._settings = settings
         self._max = settings.llm.client_cache_size
         self._shards = settings.llm.client_shards
-        # (provider, "", base URL) -> the shared instances of a keys_per_request provider;
+        # (provider, base URL) -> the shared instances of a keys_per_request provider;
         # (provider, key digest, base URL) -> one key's instances, least recently used first.
-        self._shared: dict[Index, list[LLMProvider]] = {}
+        self._shared: dict[tuple[str, str], list[LLMProvider]] = {}
         self._sets: OrderedDict[Index, list[LLMProvider]] = OrderedDict()
         self._turn = itertools.count()
         self._closing: set[asyncio.Task[None]] = set()
@@ -74,36 +75,39 @@ class ProviderPool:
         endpoint = self._settings.providers.get(provider)
         base_url = (endpoint.base_url if endpoint else None) or entry.default_base_url
         if entry.keys_per_request:
-            shared = self._instance(entry, (provider, "", base_url or ""), None, base_url)
-            if not isinstance(shared, KeyedProvider):
-                raise NotConfigured(
-                    f"Provider '{provider}' was registered with keys_per_request but has no with_key()."
-                )
-            return shared.with_key(api_key)
+            # A shared set: fixed by the config, never evicted by per-key ones.
+            shared = self._shared.setdefault((provider, base_url or ""), [])
+            return cast(KeyedProvider, self._pick(entry, shared, None, base_url)).with_key(api_key)
         digest = hashlib.sha256((api_key or "").encode()).hexdigest()
-        return self._instance(entry, (provider, digest, base_url or ""), api_key, base_url)
+        return self._pick(entry, self._key_set((provider, digest, base_url or "")), api_key, base_url)
 
-    def _instance(
-        self, entry: ProviderEntry, index: Index, api_key: str | None, base_url: str | None
-    ) -> LLMProvider:
-        if not index[1]:  # a shared set: fixed by the config, never evicted by per-key ones
-            instances = self._shared.setdefault(index, [])
+    def _key_set(self, index: Index) -> list[LLMProvider]:
+        """One key's instances, now the most recently used set (a new set may evict)."""
+        found = self._sets.get(index)
+        if found is None:
+            found = self._sets[index] = []
+            self._evict()
         else:
-            found = self._sets.get(index)
-            if found is None:
-                instances = self._sets[index] = []
-                self._evict()
-            else:
-                instances = found
-                self._sets.move_to_end(index)
-        if len(instances) < self._shards:
-            instances.append(entry.factory(self._config(entry, api_key, base_url)))
-            if entry.factory not in self._factories_used:
-                self._factories_used.add(entry.factory)
-                if self._on_first_build is not None:
-                    self._on_first_build()
-            return instances[-1]
-        return instances[next(self._turn) % len(instances)]
+            self._sets.move_to_end(index)
+        return found
+
+    def _pick(
+        self, entry: ProviderEntry, instances: list[LLMProvider], api_key: str | None, base_url: str | None
+    ) -> LLMProvider:
+        """A new instance while the set has fewer than ``shards``, else the next in turn."""
+        if len(instances) >= self._shards:
+            return instances[next(self._turn) % len(instances)]
+        instance = entry.factory(self._config(entry, api_key, base_url))
+        if entry.keys_per_request and not isinstance(instance, KeyedProvider):  # checked once, here
+            raise NotConfigured(
+                f"Provider '{entry.name}' was registered with keys_per_request but has no with_key()."
+            )
+        instances.append(instance)
+        if entry.factory not in self._factories_used:
+            self._factories_used.add(entry.factory)
+            if self._on_first_build is not None:
+                self._on_first_build()
+        return instance
 
     def _config(self, entry: ProviderEntry, api_key: str | None, base_url: str | None) -> ProviderConfig:
         endpoint = self._settings.providers.get(entry.name)

@@ -169,3 +169,14 @@ def test_new_keys_for_a_per_key_provider_never_evict_the_shared_clients(upstream
     assert sum(isinstance(e, TextDelta) for e in events) == 20 and isinstance(events[-1], Finish)
     assert same and not closed  # never evicted, closed or rebuilt
     assert len(made) == 50 and sum(p.closed for p in made) == 50
+
+
+def test_keys_per_request_without_with_key_is_not_configured():
+    from dawai.core.errors import NotConfigured
+
+    settings = make_settings({})
+    plugin = ProviderPlugin("plug", lambda config: ScriptedProvider([ok_script("x")]), keys_per_request=True)
+    pool = ProviderPool(make_host(settings, ("plug", plugin)).catalog, settings)
+    with pytest.raises(NotConfigured, match="keys_per_request"):
+        pool.get("plug", "k")
+    assert pool.instances == 0  # nothing half-built is kept
