@@ -138,9 +138,8 @@ def _check_keys(settings: Settings, from_env: dict[tuple[str, ...], str]) -> Non
         try:
             check_api_key(".".join(path), endpoint.api_key)
         except InvalidInput as exc:
-            origin = from_env.get(path)
-            source = f" (from {origin})" if origin else " (from DAWAI_CONFIG)"
-            raise ConfigError(f"invalid setting {'.'.join(path)}{source}: {exc.errors[0].message}") from None
+            where = ".".join(path) + _source(path, from_env)
+            raise ConfigError(f"invalid setting {where}: {exc.errors[0].message}") from None
 
 
 def _describe(message: str, from_env: dict[tuple[str, ...], str]) -> str:
@@ -150,9 +149,14 @@ def _describe(message: str, from_env: dict[tuple[str, ...], str]) -> str:
         return f"invalid settings: {what}"
     dotted = match.group(1).lstrip(".").replace("[", ".").replace("]", "").replace('"', "")
     path = tuple(p for p in dotted.split(".") if p)
+    return f"invalid setting {'.'.join(path)}{_source(path, from_env)}: {what}"
+
+
+def _source(path: tuple[str, ...], from_env: dict[tuple[str, ...], str]) -> str:
+    """Where a setting came from: the environment variable that set it (or a table above
+    it), else the config file."""
     origin = next((var for p, var in from_env.items() if path[: len(p)] == p), None)
-    source = f" (from {origin})" if origin else " (from DAWAI_CONFIG)" if path else ""
-    return f"invalid setting {'.'.join(path)}{source}: {what}"
+    return f" (from {origin})" if origin else " (from DAWAI_CONFIG)" if path else ""
 
 
 def redacted(settings: Settings) -> dict[str, Any]:
