@@ -20,6 +20,7 @@ import uvicorn
 
 from dawai.adapters.http.head_guard import MAX_HEAD_BYTES
 from dawai.bootstrap import http_protocol
+from tests.e2e.test_server_process import read_until_closed
 
 pytestmark = pytest.mark.server
 
@@ -73,13 +74,7 @@ def _exchange(port: int, pieces: list[bytes]) -> bytes:
             sock.shutdown(socket.SHUT_WR)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered and closed before the rest was sent
-        sock.settimeout(5)
-        answer = b""
-        try:
-            while chunk := sock.recv(65536):
-                answer += chunk
-        except (TimeoutError, ConnectionResetError):
-            pass
+        answer = read_until_closed(sock, timeout=5)
     return re.sub(rb"date: [^\r]*\r\n", b"", answer)
 
 

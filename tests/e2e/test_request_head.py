@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-from tests.e2e.test_server_process import Server
+from tests.e2e.test_server_process import Server, read_until_closed
 
 pytestmark = pytest.mark.server
 
@@ -23,17 +23,6 @@ def server(tmp_path_factory) -> Iterator[Server]:
     yield srv
     srv.stop()
     assert "Traceback" not in srv.log.read_text()
-
-
-def _read_answer(sock: socket.socket) -> bytes:
-    sock.settimeout(10)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except (ConnectionResetError, TimeoutError):
-        pass
-    return answer
 
 
 def _problem(answer: bytes) -> dict:
@@ -54,7 +43,7 @@ def test_a_head_that_never_ends_is_cut_off_with_431_and_memory_stays_bounded(ser
             sent += len(chunk)
     except (BrokenPipeError, ConnectionResetError):
         pass
-    answer = _read_answer(sock)
+    answer = read_until_closed(sock)
     sock.close()
     grown = process.memory_info().rss - before
     assert sent < 32 * MiB, f"the server kept reading a {sent // MiB} MiB head"
@@ -68,7 +57,7 @@ def test_a_complete_head_over_16_kib_is_431_from_the_app(server):
     sock = socket.create_connection(("127.0.0.1", server.port))
     head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 16_500 + b"\r\n\r\n"
     sock.sendall(head)
-    answer = _read_answer(sock)
+    answer = read_until_closed(sock)
     sock.close()
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
     assert _problem(answer)["request_id"]
@@ -77,7 +66,7 @@ def test_a_complete_head_over_16_kib_is_431_from_the_app(server):
 def test_the_real_server_refuses_an_unknown_host(server):
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
-    answer = _read_answer(sock)
+    answer = read_until_closed(sock)
     sock.close()
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
     assert _problem(answer)["type"].endswith("/host-not-allowed")

@@ -27,6 +27,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def read_until_closed(sock: socket.socket, timeout: float = 10) -> bytes:
+    """Everything the server sends on ``sock`` until it closes it (or resets it, or goes
+    quiet for ``timeout`` seconds)."""
+    sock.settimeout(timeout)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return answer
+
+
 class Server:
     def __init__(self, env: dict[str, str], tmp: Path) -> None:
         self.port = free_port()

@@ -84,6 +84,18 @@ def ok_script(*pieces: str, usage: Usage | None = None) -> list[Step]:
     return [*(TextDelta(p) for p in pieces), usage or Usage(3, len(pieces)), Finish("stop")]
 
 
+def recording_factory() -> tuple[list[ScriptedProvider], Callable[[ProviderConfig], ScriptedProvider]]:
+    """A provider factory that builds a new scripted provider each call, and the list of
+    every one it built (to count them, and to see which were closed)."""
+    made: list[ScriptedProvider] = []
+
+    def make(config: ProviderConfig) -> ScriptedProvider:
+        made.append(ScriptedProvider([ok_script("x")]))
+        return made[-1]
+
+    return made, make
+
+
 def factory_for(provider: ScriptedProvider) -> Callable[[ProviderConfig], ScriptedProvider]:
     """A provider factory that always hands out this one instance (and records configs)."""
     configs: list[ProviderConfig] = []

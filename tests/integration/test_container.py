@@ -11,7 +11,7 @@ from dawai.adapters.http.app import create_app
 from dawai.core.models import ChatMessage, Prompt, TextDelta
 from dawai.plugins import hookimpl
 from tests.conftest import ProviderPlugin, local_client, make_container, make_settings
-from tests.fakes.providers import ScriptedProvider, factory_for, ok_script
+from tests.fakes.providers import ScriptedProvider, factory_for, ok_script, recording_factory
 
 
 class ShoutingStrategy:
@@ -63,11 +63,7 @@ def test_broken_plugin_makes_health_degraded_but_serves():
 
 
 def test_sdk_clients_are_reused_and_closed_at_shutdown():
-    made = []
-
-    def factory(config):
-        made.append(ScriptedProvider([ok_script("x")]))
-        return made[-1]
+    made, factory = recording_factory()
 
     settings = make_settings({"DAWAI_CLIENT_SHARDS": "2"})
     container = make_container(settings, ("fake", ProviderPlugin("fake", factory)))
@@ -81,11 +77,7 @@ def test_sdk_clients_are_reused_and_closed_at_shutdown():
 
 
 def test_pool_is_bounded_and_retires_least_recently_used(tmp_path):
-    made = []
-
-    def factory(config):
-        made.append(ScriptedProvider([ok_script("x")]))
-        return made[-1]
+    made, factory = recording_factory()
 
     from dawai.core.provider_pool import ProviderPool
     from tests.conftest import make_host
@@ -108,11 +100,7 @@ def test_pool_is_bounded_and_retires_least_recently_used(tmp_path):
 
 def test_the_heap_is_settled_after_start_up_and_after_each_factorys_first_build():
     settled = []
-    made = []
-
-    def factory(config):
-        made.append(ScriptedProvider([ok_script("x")]))
-        return made[-1]
+    made, factory = recording_factory()
 
     settings = make_settings({"DAWAI_CLIENT_SHARDS": "2"})
     other = ProviderPlugin("other", lambda config: factory(config))  # another adapter: another SDK

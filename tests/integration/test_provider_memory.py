@@ -19,7 +19,7 @@ from dawai.core.chat import ChatInput
 from dawai.core.models import Finish, TextDelta
 from dawai.core.provider_pool import ProviderPool
 from tests.conftest import ProviderPlugin, make_container, make_host, make_settings, upstream_env
-from tests.fakes.providers import ScriptedProvider, ok_script
+from tests.fakes.providers import ScriptedProvider, ok_script, recording_factory
 
 PROVIDERS = {"anthropic": "anthropic/fake", "openai": "openai/fake", "google": "google/fake"}
 SHARDS = 2
@@ -106,11 +106,7 @@ def test_each_request_carries_its_own_key_and_only_it(container, upstream):
 
 
 def test_providers_without_per_request_keys_keep_a_bounded_number_of_clients(tmp_path):
-    made: list[ScriptedProvider] = []
-
-    def factory(config):
-        made.append(ScriptedProvider([ok_script("x")]))
-        return made[-1]
+    made, factory = recording_factory()
 
     config = tmp_path / "dawai.toml"
     config.write_text("[llm]\nclient_cache_size = 4\nclient_shards = 1\n")
@@ -137,11 +133,7 @@ def test_new_keys_for_a_per_key_provider_never_evict_the_shared_clients(upstream
     open on a shared (built-in) client goes on, and that client is never closed."""
     from dawai.core.settings import Settings
 
-    made: list[ScriptedProvider] = []
-
-    def factory(config):
-        made.append(ScriptedProvider([ok_script("x")]))
-        return made[-1]
+    made, factory = recording_factory()
 
     config = tmp_path / "dawai.toml"
     config.write_text("[llm]\nclient_cache_size = 1\nclient_shards = 1\n")
