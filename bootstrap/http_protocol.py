@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from dawai.adapters.http.head_guard import MAX_HEAD_BYTES
+from dawai.adapters.http.head_guard import HEAD_TOO_LARGE, MAX_HEAD_BYTES, head_too_large_detail
 from dawai.adapters.http.problems import PROBLEM_MEDIA_TYPE, problem_bytes
 
 __all__ = ["bounded_httptools_protocol", "head_bounded_http_options", "httptools_shape_problem"]
@@ -83,9 +83,9 @@ def bounded_httptools_protocol() -> type:
                 self._send_431()
 
         def _send_431(self) -> None:
-            detail = f"The request head is larger than this server accepts ({self.max_head_bytes} bytes)."
+            detail = head_too_large_detail(self.max_head_bytes)
             request_id = secrets.token_hex(16)
-            body = problem_bytes(431, "Request header fields too large", detail, request_id)
+            body = problem_bytes(431, HEAD_TOO_LARGE, detail, request_id)
             head = (
                 b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
                 b"content-type: " + PROBLEM_MEDIA_TYPE.encode() + b"\r\n"

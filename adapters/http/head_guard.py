@@ -16,10 +16,15 @@ from typing import Any
 from dawai.adapters.http.hosts import HostMatcher
 from dawai.adapters.http.problems import HEAD_AS_GET, send_problem
 
-__all__ = ["MAX_HEAD_BYTES", "HeadGuard", "head_size"]
+__all__ = ["HEAD_TOO_LARGE", "MAX_HEAD_BYTES", "HeadGuard", "head_size", "head_too_large_detail"]
 
 MAX_HEAD_BYTES = 16 * 1024
+HEAD_TOO_LARGE = "Request header fields too large"  # the 431's title, here and at the socket
 _REQUEST_LINE_EXTRA = len(b"  HTTP/1.1\r\n") + len(b"?") + len(b"\r\n")
+
+
+def head_too_large_detail(limit: int) -> str:
+    return f"The request head is larger than this server accepts ({limit} bytes)."
 
 
 def head_size(scope: Any) -> int:
@@ -45,8 +50,8 @@ class HeadGuard:
             await self.app(scope, receive, send)
             return
         if head_size(scope) > self.max_head_bytes:
-            detail = f"The request head is larger than this server accepts ({self.max_head_bytes} bytes)."
-            await send_problem(send, scope, 431, "Request header fields too large", detail)
+            detail = head_too_large_detail(self.max_head_bytes)
+            await send_problem(send, scope, 431, HEAD_TOO_LARGE, detail)
             return
         hosts = [value for name, value in scope["headers"] if name == b"host"]
         if len(hosts) != 1 or not self.hosts.allows(hosts[0].decode("latin-1")):
