@@ -37,7 +37,7 @@ from litestar import Litestar, get, post
 from litestar.response import Response
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dawai.adapters.providers.sse_reader import SSEParser
+from dawai.adapters.upstream.sse_reader import SSEParser
 
 HOST = "127.0.0.1"
 UPSTREAM_PORT = 0  # set by main()
@@ -239,13 +239,14 @@ def _sdk() -> tuple[Any, Any, Any]:
 
         import openai
 
-        from dawai.adapters.providers.http1 import response_chunks
-        from dawai.adapters.providers.transport import post_raw, sdk_http_client
+        from dawai.adapters.providers.raw import post_raw
+        from dawai.adapters.upstream.clients import http_client_for_sdk
+        from dawai.adapters.upstream.http1 import response_chunks
         from dawai.ports.llm import ProviderConfig
 
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # as in dawai serve
 
-        http = sdk_http_client(openai.DefaultAsyncHttpxClient, ProviderConfig("floor"))
+        http = http_client_for_sdk(openai.DefaultAsyncHttpxClient, ProviderConfig("floor"))
         base = f"http://{HOST}:{UPSTREAM_PORT}/v1"
         client = openai.AsyncOpenAI(api_key="floor", base_url=base, max_retries=0, http_client=http)
         _SDK.extend((client, post_raw, response_chunks))

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from dawai.adapters.providers.http1 import ResponseTooLarge
+from dawai.adapters.upstream.http1 import ResponseTooLarge
 from dawai.core.errors import (
     DawaiError,
     RateLimited,

@@ -44,8 +44,9 @@ from dawai.adapters.providers.gemini_wire import (
     token_bytes,
     total_usage,
 )
-from dawai.adapters.providers.http1 import response_chunks
-from dawai.adapters.providers.transport import NO_KEY, sdk_http_client, sdk_timeout, shared_ssl_context
+from dawai.adapters.providers.raw import NO_KEY
+from dawai.adapters.upstream.clients import http_client_for_sdk, shared_ssl_context, upstream_timeout
+from dawai.adapters.upstream.http1 import response_chunks
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -91,10 +92,10 @@ class GeminiProvider:
         # Its async requests go through our HTTP/1.1 transport (docs/adr/0008) on the shared
         # TLS context; the sync client it also builds gets the context too (~45 ms saved).
         self._max_event_bytes = config.limits.max_event_bytes
-        self._http = http = sdk_http_client(httpx2.AsyncClient, config)
+        self._http = http = http_client_for_sdk(httpx2.AsyncClient, config)
         # google-genai turns its one timeout into every phase's, connecting included; the
         # requests we send carry ours instead.
-        self._timeout = sdk_timeout(config)
+        self._timeout = upstream_timeout(config)
         options = types.HttpOptions(
             base_url=config.base_url,
             timeout=int(config.read_timeout * 1000),

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import msgspec
 
-from dawai.adapters.providers.sse_reader import SSEParser
+from dawai.adapters.upstream.sse_reader import SSEParser
 from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.models import Usage
 

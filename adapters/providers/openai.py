@@ -22,15 +22,10 @@ from dawai.adapters.providers.failures import (
     status_failure,
     stream_end,
 )
-from dawai.adapters.providers.http1 import response_chunks
-from dawai.adapters.providers.sse_reader import sse_events
-from dawai.adapters.providers.transport import (
-    NO_KEY,
-    RawKeyViews,
-    key_template,
-    post_raw,
-    sdk_http_client,
-)
+from dawai.adapters.providers.raw import NO_KEY, RawKeyViews, key_template, post_raw
+from dawai.adapters.upstream.clients import http_client_for_sdk
+from dawai.adapters.upstream.http1 import response_chunks
+from dawai.adapters.upstream.sse_reader import sse_events
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
@@ -83,7 +78,7 @@ class OpenAIProvider(RawKeyViews):
             api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
             max_retries=0,  # ChatService retries, and only before the first token
-            http_client=sdk_http_client(openai.DefaultAsyncHttpxClient, config),
+            http_client=http_client_for_sdk(openai.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(
             self._client.auth_headers, config.api_key, {"Authorization": f"Bearer {NO_KEY}"}

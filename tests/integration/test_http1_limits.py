@@ -15,7 +15,7 @@ import httpx2
 import pytest
 import trustme
 
-from dawai.adapters.providers.http1 import Http1Transport, ResponseTooLarge, response_chunks
+from dawai.adapters.upstream.http1 import Http1Transport, ResponseTooLarge, response_chunks
 from dawai.core.errors import DawaiError, UpstreamError
 from dawai.core.models import ChatMessage, LLMRequest
 from dawai.core.settings import UpstreamLimits

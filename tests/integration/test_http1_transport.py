@@ -15,8 +15,8 @@ import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dawai.adapters.providers.http1 import Http1Transport, response_chunks
-from dawai.adapters.providers.lean_client import lean_client_class
+from dawai.adapters.upstream.http1 import Http1Transport, response_chunks
+from dawai.adapters.upstream.lean_client import lean_client_class
 
 Handler = Callable[["Scripted", asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -13,12 +13,12 @@ import httpx2
 import pytest
 import trustme
 
-from dawai.adapters.providers import transport
 from dawai.adapters.providers.anthropic import AnthropicProvider
 from dawai.adapters.providers.gemini import GeminiProvider
-from dawai.adapters.providers.http1 import Http1Transport
 from dawai.adapters.providers.openai import OpenAIProvider
-from dawai.adapters.providers.transport import proxy_mounts, sdk_http_client
+from dawai.adapters.upstream import clients
+from dawai.adapters.upstream.clients import http_client_for_sdk, proxy_mounts
+from dawai.adapters.upstream.http1 import Http1Transport
 from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta
 from dawai.ports.llm import ProviderConfig
 from tests.fakes.llm_upstream import DEFAULT_REPLY
@@ -150,7 +150,7 @@ def test_an_https_host_is_reached_through_the_proxys_tunnel_with_our_tls_context
     ca.issue_cert("127.0.0.1").configure_cert(server_tls)
     trusting = ssl.create_default_context()
     ca.configure_trust(trusting)
-    monkeypatch.setattr(transport, "shared_ssl_context", lambda: trusting)
+    monkeypatch.setattr(clients, "shared_ssl_context", lambda: trusting)
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.readuntil(b"\r\n\r\n")
@@ -164,7 +164,7 @@ def test_an_https_host_is_reached_through_the_proxys_tunnel_with_our_tls_context
         try:
             async with ForwardProxy() as proxy:
                 environment("https_proxy", proxy.url)
-                async with sdk_http_client(httpx2.AsyncClient, 5.0, 2.0) as client:
+                async with http_client_for_sdk(httpx2.AsyncClient, 5.0, 2.0) as client:
                     response = await client.get(f"https://127.0.0.1:{port}/v1/models")
                 return response.text, proxy.targets, port
         finally:

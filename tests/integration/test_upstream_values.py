@@ -14,7 +14,7 @@ import re
 import httpx2
 import pytest
 
-from dawai.adapters.providers.http1 import Http1Transport
+from dawai.adapters.upstream.http1 import Http1Transport
 from tests.conftest import make_settings
 from tests.fakes.raw_listener import RawListener
 

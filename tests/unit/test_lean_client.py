@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dawai.adapters.providers.lean_client import lean_client_class
+from dawai.adapters.upstream.lean_client import lean_client_class
 
 Lean = lean_client_class(httpx2.AsyncClient)
 Seen = list[tuple[str, str, list[tuple[str, str]], bytes]]

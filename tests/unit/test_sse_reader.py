@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dawai.adapters.providers.sse_reader import SSEParser, sse_events
+from dawai.adapters.upstream.sse_reader import SSEParser, sse_events
 
 payloads = st.text(
     alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)), max_size=30
@@ -89,7 +89,7 @@ def test_a_last_event_without_a_blank_line_is_not_lost():
 
 
 def test_a_line_that_never_ends_fails_at_the_cap_holding_no_more_than_it_and_a_chunk():
-    from dawai.adapters.providers.http1 import ResponseTooLarge
+    from dawai.adapters.upstream.http1 import ResponseTooLarge
 
     cap, piece = 64 * 1024, b"x" * 4096
     parser = SSEParser(cap)
@@ -100,7 +100,7 @@ def test_a_line_that_never_ends_fails_at_the_cap_holding_no_more_than_it_and_a_c
 
 
 def test_an_event_of_many_lines_fails_at_the_cap():
-    from dawai.adapters.providers.http1 import ResponseTooLarge
+    from dawai.adapters.upstream.http1 import ResponseTooLarge
 
     cap = 64 * 1024
     parser = SSEParser(cap)

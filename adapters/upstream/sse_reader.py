@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 
-from dawai.adapters.providers.http1 import ResponseTooLarge
+from dawai.adapters.upstream.http1 import ResponseTooLarge
 from dawai.core.settings import UpstreamLimits
 
 __all__ = ["SSEParser", "sse_events"]

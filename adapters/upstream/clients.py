@@ -1,0 +1,81 @@
+"""The HTTP client every SDK sends through: the SDK's own client class on
+``Http1Transport`` (docs/adr/0008) with the fast paths of ``lean_client_class``
+(docs/adr/0010), one shared TLS context, and the environment's proxies.
+
+Building a TLS context reads the trust store; done per SDK client, it would make each
+new (key, base URL, shard) client cost as much as a chat request, so one context is
+built on first use and shared (docs/adr/0007). Hosts the environment sends through a
+proxy (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``, as httpx2 reads
+them) go through httpx2's own proxy transport, as they would without a transport of ours.
+"""
+
+from __future__ import annotations
+
+import functools
+import ssl
+from typing import Any
+
+import httpx2
+from httpx2._utils import get_environment_proxies
+
+from dawai.adapters.upstream.http1 import Http1Transport
+from dawai.adapters.upstream.lean_client import lean_client_class
+from dawai.ports.llm import ProviderConfig
+
+__all__ = ["http_client_for_sdk", "proxy_mounts", "shared_ssl_context", "upstream_timeout"]
+
+
+@functools.cache
+def shared_ssl_context() -> ssl.SSLContext:
+    return httpx2.create_ssl_context()
+
+
+def upstream_timeout(config: ProviderConfig) -> httpx2.Timeout:
+    """``stall_timeout`` between bytes, ``connect_timeout`` to connect, ``read_timeout``
+    for the rest."""
+    return httpx2.Timeout(config.read_timeout, read=config.stall_timeout, connect=config.connect_timeout)
+
+
+def http_client_for_sdk(
+    client_class: type[httpx2.AsyncClient],
+    config: ProviderConfig | float,
+    connect_timeout: float | None = None,
+) -> Any:
+    """An SDK's own default client class (``DefaultAsyncHttpxClient``, which keeps the
+    SDK's defaults) on ``Http1Transport`` and the shared TLS context, with the fast paths
+    of ``lean_client_class``. A response head may take ``read_timeout`` (a reply sent
+    whole starts once written); the body may stall ``stall_timeout`` between bytes.
+
+    The older form ``http_client_for_sdk(client_class, read_timeout, connect_timeout)``
+    (plugins use it) keeps its meaning: ``read_timeout`` between bytes too, default limits."""
+    if not isinstance(config, ProviderConfig):
+        read = float(config)
+        connect = 5.0 if connect_timeout is None else connect_timeout
+        config = ProviderConfig("", read_timeout=read, stall_timeout=read, connect_timeout=connect)
+    transport = Http1Transport(
+        ssl_context=shared_ssl_context(), head_timeout=config.read_timeout, limits=config.limits
+    )
+    return lean_client_class(client_class)(
+        transport=transport, mounts=proxy_mounts(), timeout=upstream_timeout(config)
+    )
+
+
+def proxy_mounts() -> dict[str, httpx2.AsyncBaseTransport | None]:
+    """httpx2's proxy transports for the URL patterns the environment proxies; ``None``
+    (our transport) for the ones ``NO_PROXY`` exempts. Empty when no proxy is set.
+
+    httpx2 reads the environment's proxies only for a client built without a transport;
+    this gives a client on ``Http1Transport``, which speaks no proxy protocol, the same
+    routing."""
+    proxies = get_environment_proxies()
+    if not any(proxies.values()):
+        return {}
+    # As Http1Transport: no cap on open connections (httpx2's default of 100 would queue
+    # the 101st stream), 32 kept idle.
+    limits = httpx2.Limits(max_connections=None, max_keepalive_connections=32)
+    return {
+        pattern: None
+        if url is None
+        else httpx2.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context(), limits=limits)
+        for pattern, url in proxies.items()
+    }
