@@ -5,10 +5,10 @@ from __future__ import annotations
 from dependency_injector import providers
 from litestar import Litestar
 
-from dawai.adapters.http.app import create_app
 from dawai.bootstrap.config import load_settings
 from dawai.bootstrap.container import Container, build_container
 from dawai.bootstrap.heap import settle_heap
+from dawai.bootstrap.lifecycle import app_for
 from dawai.bootstrap.logging import configure_logging
 from dawai.core.settings import Settings
 
@@ -20,7 +20,7 @@ def build(settings: Settings) -> tuple[Litestar, Container]:
     configure_logging(settings.log)
     container = build_container(settings)
     container.heap_settler.override(providers.Object(settle_heap))
-    return create_app(container), container
+    return app_for(container), container
 
 
 def create() -> Litestar:

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from dawai.adapters.http.app import create_app
 from dawai.bootstrap.config import load_settings
 from dawai.bootstrap.container import Container, build_container
+from dawai.bootstrap.lifecycle import app_for
 from dawai.core.settings import Settings
 from dawai.plugins import build_plugin_manager, hookimpl
 from dawai.plugins.manager import PluginHost
@@ -70,7 +70,7 @@ def client_for() -> Iterator[Callable[..., TestClient]]:
 
     def make(settings: Settings | None = None, *extra: tuple[str, Any]) -> TestClient:
         container = make_container(settings or make_settings(), *extra)
-        client = local_client(create_app(container), raise_server_exceptions=False)
+        client = local_client(app_for(container), raise_server_exceptions=False)
         client.__enter__()
         clients.append(client)
         return client

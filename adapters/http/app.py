@@ -1,20 +1,22 @@
-"""``create_app(container)``: the Litestar application."""
+"""``create_app(container, routes=ROUTES)``: the Litestar application.
+
+The routes come from their modules' declarations (``dawai.adapters.http.route_set``);
+start-up and shutdown are the composition root's (``dawai.bootstrap.lifecycle``), handed
+in as hooks.
+"""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Sequence
 from typing import Any
 
-import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.types import LifespanHook
 
-from dawai.adapters.http.auth import OPEN_PATHS, TokenGuard
+from dawai.adapters.http.auth import AccessRules, TokenGuard
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.docs import (
@@ -29,63 +31,31 @@ from dawai.adapters.http.hosts import default_allowed_hosts
 from dawai.adapters.http.json_body import BoundedJsonRequest, check_json_request
 from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
-from dawai.adapters.http.routes import api_router, root_handlers
-from dawai.adapters.http.routes.health import health_report
-from dawai.adapters.http.schemas import HealthResponse
-from dawai.core.chat import ChatService
-from dawai.core.routing import ModelRouter
+from dawai.adapters.http.route_set import Access, RouteSet
+from dawai.adapters.http.routes import ROUTES
 from dawai.core.settings import Settings
-from dawai.plugins.manager import PluginHost
 
-__all__ = ["API_PREFIXES", "create_app"]
+__all__ = ["create_app"]
 
-log = structlog.get_logger("dawai.app")
-API_PREFIXES = ("/api", "/ai/api")
 EXPOSED_HEADERS = ("X-Request-ID", "Retry-After", "X-Cache", "X-Render-Time-Ms")
 
 
-async def _maybe_await(result: Any) -> None:
-    """dependency-injector returns an awaitable only when some resource is async."""
-    if inspect.isawaitable(result):
-        await result
-
-
-def create_app(container: Any) -> Litestar:
-    """Build the app from a container (``dawai.bootstrap.container.Container``)."""
+def create_app(
+    container: Any,
+    *,
+    routes: Sequence[RouteSet] = ROUTES,
+    on_startup: Sequence[LifespanHook] = (),
+    on_shutdown: Sequence[LifespanHook] = (),
+) -> Litestar:
+    """Build the app from a container (``dawai.bootstrap.container.Container``), mounting
+    each route set; the hooks run when the server starts and stops."""
     settings: Settings = container.settings()
-    plugin_host: PluginHost = container.plugin_host()
     version: str = container.version()
-    store_backend: str = container.store_backend()
-
-    # Small typed functions: Litestar inspects their signatures, never the container's.
-    # One dependency per handler: Litestar resolves several in an anyio task group, which
-    # costs more than the handler itself.
-    def provide_chat() -> ChatService:
-        return container.chat_service()
-
-    def provide_router() -> ModelRouter:
-        return container.model_router()
-
-    def provide_health() -> Callable[[], HealthResponse]:
-        return partial(health_report, container.model_router(), plugin_host, version, store_backend)
-
-    async def startup() -> None:
-        # Fail fast on a broken strategy choice, and open the resources.
-        container.prompt_strategy()
-        for problem in container.model_router().problems():
-            log.warning("routing_problem", problem=problem)
-        await _maybe_await(container.init_resources())
-        settle = container.heap_settler()
-        if settle is not None:
-            settle()
-
-    async def shutdown() -> None:
-        await _maybe_await(container.shutdown_resources())
 
     http = settings.http
 
     def needs_token(path: str) -> bool:
-        return bool(http.api_tokens) and path not in OPEN_PATHS
+        return bool(http.api_tokens) and access.for_documented(path) is not Access.OPEN
 
     served = ServedSchema(
         lambda: body_types(app.routes),
@@ -95,16 +65,7 @@ def create_app(container: Any) -> Litestar:
     )
     renderers = [*docs_render_plugins(), JsonRenderPlugin()]
     app = Litestar(
-        route_handlers=[
-            *root_handlers(),
-            *(api_router(prefix) for prefix in API_PREFIXES),
-            docs_assets_router(),
-        ],
-        dependencies={
-            "chat": Provide(provide_chat, sync_to_thread=False, use_cache=True),
-            "router": Provide(provide_router, sync_to_thread=False, use_cache=True),
-            "health": Provide(provide_health, sync_to_thread=False, use_cache=True),
-        },
+        route_handlers=[*(router for rs in routes for router in rs.routers(container)), docs_assets_router()],
         exception_handlers=EXCEPTION_HANDLERS,
         # Open SSE streams end in-band when the server stops (bootstrap/server.py).
         state=State({STREAM_DRAIN_STATE_KEY: container.stream_drain()}),
@@ -120,15 +81,17 @@ def create_app(container: Any) -> Litestar:
         request_class=BoundedJsonRequest,
         before_request=check_json_request,
         after_request=docs_not_found_as_problem,
-        on_startup=[startup],
-        on_shutdown=[shutdown],
+        on_startup=list(on_startup),
+        on_shutdown=list(on_shutdown),
         debug=False,
         logging_config=None,  # logging is the composition root's (bootstrap/logging.py)
     )
+    # Each route's access rule, from its set's declaration; the API docs are open.
+    access = AccessRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
     # request context, then the head's size and Host (and HEAD as GET), then CORS
     # (preflights need no token), then the token check.
-    guarded = TokenGuard(app.asgi_handler, http.api_tokens)
+    guarded = TokenGuard(app.asgi_handler, http.api_tokens, access)
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
     head_checked = HeadGuard(cors, allowed_hosts=hosts)

@@ -14,8 +14,9 @@ are declared here, once:
 
 ``refine`` also takes request bodies' schemas from msgspec, the library that validates
 them (``additionalProperties: false``, ``maxProperties`` and every length), so the schema
-cannot drift from what is enforced. 404 and 405 are not listed on operations: no route
-has a path parameter, and a 405 answers a method that has no operation to list it under.
+cannot drift from what is enforced. A 404 is listed on operations with a path parameter
+(a value its type refuses routes nowhere); on others only when the handler declares it.
+A 405 is not listed: it answers a method that has no operation to list it under.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ _BUG = "A bug on our side; the detail quotes the request id, and nothing else."
 _TOKEN = "API tokens are configured and the request has no valid `Authorization: Bearer` token."
 _BODY = "The body is not JSON, is nested too deep, or does not match the schema; `errors` names each field."
 _PARAMETER = "A parameter is missing or invalid; `errors` names it."
+_PATH_VALUE = "A path parameter names nothing here: a value its type refuses, or no such resource."
 _GENERIC = "The request failed; `detail` says why."
 _TOO_LARGE = "The body is larger than `http.max_body_bytes`."
 _NOT_JSON = "The `Content-Type` is not `application/json`."
@@ -189,8 +191,11 @@ def _refine_operation(operation: dict[str, Any], *, has_body: bool, guarded: boo
             # Litestar's own error bodies (`raises=`) are never sent: every error is a problem.
             # (Its 400 is replaced below, by the reasons a 400 really has.)
             _add_problem(responses, int(key), response.get("description") or _GENERIC)
-    if operation.get("parameters"):
+    parameters = operation.get("parameters") or []
+    if parameters:
         _add_problem(responses, 400, _PARAMETER)
+    if any(p.get("in") == "path" for p in parameters):
+        _add_problem(responses, 404, _PATH_VALUE)
     if has_body:
         _add_problem(responses, 400, _BODY)
         _add_problem(responses, 413, _TOO_LARGE)

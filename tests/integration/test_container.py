@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from dependency_injector import providers
 
-from dawai.adapters.http.app import create_app
+from dawai.bootstrap.lifecycle import app_for
 from dawai.core.models import ChatMessage, Prompt, TextDelta
 from dawai.plugins import hookimpl
 from tests.conftest import ProviderPlugin, local_client, make_container, make_settings
@@ -25,7 +25,7 @@ def test_tests_can_override_container_providers():
     provider = ScriptedProvider([ok_script("fine")])
     container = make_container(make_settings(), ("fake", ProviderPlugin("fake", factory_for(provider))))
     container.prompt_strategy.override(providers.Object(ShoutingStrategy()))
-    with local_client(create_app(container)) as client:
+    with local_client(app_for(container)) as client:
         response = client.post("/api/chat", json={"message": "quiet please", "model": "fake/m"})
     assert response.json()["response"] == "fine"
     assert provider.calls[0].system == "SHOUT"
@@ -43,7 +43,7 @@ def test_a_plugin_prompt_strategy_is_selected_by_config(tmp_path):
     container = make_container(
         settings, ("strategies", StrategyPlugin()), ("fake", ProviderPlugin("fake", factory_for(provider)))
     )
-    with local_client(create_app(container)) as client:
+    with local_client(app_for(container)) as client:
         client.post("/api/chat", json={"message": "hey", "model": "fake/m"})
     assert provider.calls[0].system == "SHOUT"
 
@@ -55,7 +55,7 @@ def test_broken_plugin_makes_health_degraded_but_serves():
             raise RuntimeError("plugin bug")
 
     container = make_container(make_settings(), ("broken", Broken()))
-    with local_client(create_app(container)) as client:
+    with local_client(app_for(container)) as client:
         body = client.get("/health").json()
     assert body["status"] == "degraded"
     broken = next(p for p in body["plugins"] if p["name"] == "broken")
@@ -67,7 +67,7 @@ def test_sdk_clients_are_reused_and_closed_at_shutdown():
 
     settings = make_settings({"DAWAI_CLIENT_SHARDS": "2"})
     container = make_container(settings, ("fake", ProviderPlugin("fake", factory)))
-    with local_client(create_app(container)) as client:
+    with local_client(app_for(container)) as client:
         for _ in range(6):
             client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": "k1"}})
         client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": "k2"}})
@@ -106,7 +106,7 @@ def test_the_heap_is_settled_after_start_up_and_after_each_factorys_first_build(
     other = ProviderPlugin("other", lambda config: factory(config))  # another adapter: another SDK
     container = make_container(settings, ("fake", ProviderPlugin("fake", factory)), ("other", other))
     container.heap_settler.override(providers.Object(lambda: settled.append(len(made))))
-    with local_client(create_app(container)) as client:
+    with local_client(app_for(container)) as client:
         assert settled == [0]  # start-up
         for key in ("k1", "k1", "k2"):  # two shards for k1, one for k2: one factory, one settle
             client.post("/api/chat", json={"message": "hi", "model": "fake/m", "apiKeys": {"fake": key}})
@@ -138,7 +138,7 @@ def test_stores_are_in_process_by_default():
     assert isinstance(container.summary_store(), MemorySummaryStore)
     assert isinstance(container.feedback_store(), MemoryFeedbackStore)
     assert isinstance(container.audio_cache(), MemoryAudioCache)
-    with local_client(create_app(container)) as client:
+    with local_client(app_for(container)) as client:
         assert client.get("/health").json()["store"] == "memory"
 
 
@@ -161,7 +161,7 @@ def test_redis_url_selects_the_shared_stores_and_closes_the_client(redis_url):
         await container.shutdown_resources()
 
     asyncio.run(go())
-    with local_client(create_app(make_container(make_settings({"DAWAI_REDIS_URL": redis_url})))) as client:
+    with local_client(app_for(make_container(make_settings({"DAWAI_REDIS_URL": redis_url})))) as client:
         assert client.get("/health").json()["store"] == "redis"
 
 
@@ -175,7 +175,7 @@ def test_an_unexpected_bug_is_a_500_problem_without_a_trace():
             raise RuntimeError("secret internal detail")
 
     container = make_container(make_settings(), ("buggy", ProviderPlugin("buggy", factory_for(Buggy([[]])))))
-    with local_client(create_app(container), raise_server_exceptions=False) as client:
+    with local_client(app_for(container), raise_server_exceptions=False) as client:
         response = client.post("/api/chat", json={"message": "x", "model": "buggy/m"})
         streamed = client.post("/api/stream/chat", json={"message": "x", "model": "buggy/m"})
     assert response.status_code == 500

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from dawai.adapters.http.app import create_app
+from dawai.bootstrap.lifecycle import app_for
 from tests.conftest import local_client, make_container, make_settings
 from tests.integration.test_http_foundation import assert_problem
 
@@ -133,7 +133,7 @@ async def _asgi_get(app, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes
 
 
 def test_missing_or_repeated_host_is_a_400():
-    app = create_app(make_container(make_settings()))
+    app = app_for(make_container(make_settings()))
     status, body = asyncio.run(_asgi_get(app, []))
     assert status == 400 and b"no Host header" in body
     status, body = asyncio.run(_asgi_get(app, [(b"host", b"localhost"), (b"host", b"evil.example")]))
@@ -186,7 +186,7 @@ def test_cors_preflight_allows_the_request_id_header(client_for):
 
 def test_every_route_with_a_json_body_is_checked():
     """A route added later (or one given its own before_request) must not skip the checks."""
-    app = create_app(make_container(make_settings()))
+    app = app_for(make_container(make_settings()))
     json_routes = [
         (route.path, method)
         for route in app.routes

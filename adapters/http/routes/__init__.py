@@ -1,21 +1,16 @@
-"""Route handlers. ``api_router(prefix)`` builds one router; the app mounts it at ``/api``
-and ``/ai/api`` so both prefixes serve identical routes."""
+"""The route modules: each declares its ``routes`` (a ``RouteSet``: prefixes, handlers,
+dependencies, access rule), and ``ROUTES`` lists them all; ``create_app`` mounts them.
+A new feature is one module here plus one line below."""
 
 from __future__ import annotations
 
-from litestar import Router
-
+from dawai.adapters.http.route_set import RouteSet
 from dawai.adapters.http.routes import chat, health, models
 
-__all__ = ["api_router", "root_handlers"]
+__all__ = ["ROUTES"]
 
-
-def api_router(prefix: str) -> Router:
-    return Router(
-        path=prefix,
-        route_handlers=[*health.api_handlers(), *chat.handlers(), *models.handlers()],
-    )
-
-
-def root_handlers() -> list[object]:
-    return health.root_handlers()
+ROUTES: tuple[RouteSet, ...] = (
+    health.routes,
+    chat.routes,
+    models.routes,
+)

@@ -6,16 +6,18 @@ from typing import Any
 
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.openapi import event_stream, problem_responses
+from dawai.adapters.http.route_set import API_PREFIXES, RouteSet
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
 from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, SSEResponse, first_event
 from dawai.core.chat import ChatInput, ChatService
 from dawai.core.models import ChatMessage, TextDelta, Usage
 
-__all__ = ["handlers", "to_input"]
+__all__ = ["routes", "to_input"]
 
 
 def to_input(body: ChatBody) -> ChatInput:
@@ -61,7 +63,7 @@ async def _stream_chat(
 CHAT_PROBLEMS = problem_responses(400, 401, 429, 502, 503, 504)
 
 
-def handlers() -> list[object]:
+def handlers() -> list[HTTPRouteHandler]:
     stream_responses = {
         200: event_stream(TextDelta | Usage | StreamError, "`text` pieces, then `usage`, then `[DONE]`."),
         **CHAT_PROBLEMS,
@@ -76,3 +78,6 @@ def handlers() -> list[object]:
             responses=stream_responses,
         )(_stream_chat),
     ]
+
+
+routes = RouteSet(API_PREFIXES, handlers, {"chat": lambda container: container.chat_service()})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from litestar import get
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 
+from dawai.adapters.http.route_set import API_PREFIXES, RouteSet
 from dawai.adapters.http.schemas import ModelOut, ModelsResponse
 from dawai.core.routing import ModelRouter
 
-__all__ = ["handlers"]
+__all__ = ["routes"]
 
 
 async def _models(router: NamedDependency[ModelRouter]) -> ModelsResponse:
@@ -20,5 +22,8 @@ async def _models(router: NamedDependency[ModelRouter]) -> ModelsResponse:
     )
 
 
-def handlers() -> list[object]:
+def handlers() -> list[HTTPRouteHandler]:
     return [get("/models", summary="List usable models", tags=["chat"])(_models)]
+
+
+routes = RouteSet(API_PREFIXES, handlers, {"router": lambda container: container.model_router()})

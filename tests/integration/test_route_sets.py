@@ -1,0 +1,104 @@
+"""Route sets: a module declares its prefixes, handlers, dependencies and access rule, and
+the app, the token guard and the OpenAPI schema take them from there. The feature routes
+here (tests/fakes/voice_routes.py and one below) are added through ``app_for``'s
+``routes``, as ``ROUTES`` lists the product's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from litestar import get
+from litestar.exceptions import ImproperlyConfiguredException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.testing import TestClient
+
+from dawai.adapters.http.route_set import API_PREFIXES, Access, RouteSet
+from dawai.adapters.http.routes import ROUTES
+from dawai.bootstrap.lifecycle import app_for
+from dawai.plugins import hookimpl
+from tests.conftest import local_client, make_container, make_settings
+from tests.fakes import voice_routes
+from tests.integration.test_http_foundation import assert_problem
+
+TOKEN = {"Authorization": "Bearer a-token"}
+
+
+class VoicesPlugin:
+    @hookimpl
+    def register_voices(self, register: Callable[..., None]) -> None:
+        register("alto", lambda config: None)
+
+
+async def _take(take_id: FromPath[int]) -> dict[str, int]:
+    """An open test route with a typed path parameter."""
+    return {"take": take_id}
+
+
+def _open_handlers() -> list[HTTPRouteHandler]:
+    return [get("/test-takes/{take_id:int}", summary="A test take", tags=["test"])(_take)]
+
+
+OPEN_TAKES = RouteSet(("/diffsinger",), _open_handlers, access=Access.OPEN)
+FEATURES = (*ROUTES, voice_routes.routes, OPEN_TAKES)
+
+
+@pytest.fixture
+def client_with() -> Iterator[Callable[..., TestClient]]:
+    clients: list[TestClient] = []
+
+    def make(env: dict[str, str] | None = None, routes: tuple[RouteSet, ...] = FEATURES) -> TestClient:
+        container = make_container(make_settings(env), ("voices", VoicesPlugin()))
+        client = local_client(app_for(container, routes), raise_server_exceptions=False)
+        clients.append(client.__enter__())
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("prefix", voice_routes.PREFIXES)
+def test_a_feature_prefix_serves_its_routes_with_their_dependency(client_with, prefix):
+    client = client_with()
+    assert client.get(f"{prefix}/test-voices/alto").json() == {"voice": "alto", "registered": True}
+    assert client.get(f"{prefix}/test-voices/bass").json() == {"voice": "bass", "registered": False}
+    assert client.head(f"{prefix}/test-voices/alto").status_code == 200
+    assert client.get("/api/models").status_code == 200  # the product's routes as before
+
+
+def test_api_tokens_follow_each_sets_access_rule(client_with):
+    client = client_with({"DAWAI_API_TOKENS": "a-token"})
+    for prefix in voice_routes.PREFIXES:
+        body = assert_problem(client.get(f"{prefix}/test-voices/alto"), 401)
+        assert "Bearer" in body["detail"]
+        assert client.get(f"{prefix}/test-voices/alto", headers=TOKEN).json()["registered"] is True
+    # An open set's parameterised path needs no token, whatever the parameter.
+    assert client.get("/diffsinger/test-takes/7").json() == {"take": 7}
+    # A value its type refuses routes nowhere: a 404, still without a token.
+    assert_problem(client.get("/diffsinger/test-takes/seven"), 404)
+    # Paths no set serves need a token, also under a feature's prefix.
+    assert_problem(client.get("/diffsinger/nothing-here"), 401)
+    assert_problem(client.get("/diffsinger/nothing-here", headers=TOKEN), 404)
+    assert_problem(client.get("/diffsinger/test-takes/7/more"), 401)
+    for path in ("/", "/health", *(f"{p}/health" for p in API_PREFIXES), "/schema/openapi.json"):
+        assert client.get(path).status_code == 200, path
+
+
+def test_the_schema_says_which_routes_need_a_token(client_with):
+    spec = client_with({"DAWAI_API_TOKENS": "a-token"}).get("/schema/openapi.json").json()
+    for prefix in voice_routes.PREFIXES:
+        voice = spec["paths"][f"{prefix}/test-voices/{{voice_id}}"]["get"]
+        assert voice["security"] == [{"apiToken": []}]
+        assert {"401", "404"} <= set(voice["responses"])
+    take = spec["paths"]["/diffsinger/test-takes/{take_id}"]["get"]
+    assert "security" not in take and "401" not in take["responses"]
+    assert "404" in take["responses"]
+    assert "404" not in spec["paths"]["/api/models"]["get"]["responses"]  # no path parameter
+
+
+def test_two_sets_claiming_one_route_stop_the_app():
+    twice = (*ROUTES, voice_routes.routes, voice_routes.routes)
+    with pytest.raises(ImproperlyConfiguredException):
+        app_for(make_container(make_settings()), twice)
