@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 
 from dawai.adapters.http.head_guard import HEAD_TOO_LARGE, MAX_HEAD_BYTES, head_too_large_detail
-from dawai.adapters.http.problems import PROBLEM_MEDIA_TYPE, problem_bytes
+from dawai.adapters.http.problems import problem_message
 
 __all__ = ["bounded_httptools_protocol", "head_bounded_http_options", "httptools_shape_problem"]
 
@@ -85,15 +85,11 @@ def bounded_httptools_protocol() -> type:
         def _send_431(self) -> None:
             detail = head_too_large_detail(self.max_head_bytes)
             request_id = secrets.token_hex(16)
-            body = problem_bytes(431, HEAD_TOO_LARGE, detail, request_id)
-            head = (
-                b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-                b"content-type: " + PROBLEM_MEDIA_TYPE.encode() + b"\r\n"
-                b"content-length: " + str(len(body)).encode() + b"\r\n"
-                b"x-request-id: " + request_id.encode() + b"\r\n"
-                b"connection: close\r\n\r\n"
-            )
-            self.transport.write(head + body)
+            extra = ((b"x-request-id", request_id.encode()), (b"connection", b"close"))
+            fields, body = problem_message(431, HEAD_TOO_LARGE, detail, request_id, extra)
+            head = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+            head += b"".join(name + b": " + value + b"\r\n" for name, value in fields)
+            self.transport.write(head + b"\r\n" + body)
             self.transport.close()
 
     return BoundedHeadHttpToolsProtocol

@@ -21,7 +21,7 @@ from litestar.response import File
 from litestar.router import Router
 from swagger_ui_bundle import swagger_ui_path
 
-from dawai.adapters.http.problems import PROBLEM_MEDIA_TYPE, problem_bytes
+from dawai.adapters.http.problems import problem_response
 
 __all__ = [
     "DOCS_ASSETS_PATH",
@@ -92,5 +92,5 @@ def docs_not_found_as_problem(response: Response[Any]) -> Response[Any]:
     if response.status_code != 404 or response.media_type != MediaType.HTML:
         return response
     request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
-    body = problem_bytes(404, "Not found", "No such page of the API docs; they are at /schema.", request_id)
-    return Response(body, status_code=404, media_type=PROBLEM_MEDIA_TYPE)
+    detail = "No such page of the API docs; they are at /schema."
+    return problem_response(404, "Not found", detail, request_id)

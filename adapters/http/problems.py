@@ -29,7 +29,16 @@ from dawai.core.errors import (
 )
 from dawai.core.redaction import redact
 
-__all__ = ["EXCEPTION_HANDLERS", "Problem", "problem_bytes", "problem_for", "send_problem", "status_for"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "Problem",
+    "problem_bytes",
+    "problem_for",
+    "problem_message",
+    "problem_response",
+    "send_problem",
+    "status_for",
+]
 
 log = structlog.get_logger("dawai.errors")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -86,35 +95,47 @@ def problem_bytes(status: int, title: str, detail: str, request_id: str) -> byte
     return msgspec.json.encode(Problem(_slug(title), title, status, detail, request_id))
 
 
-async def send_problem(
-    send: Any,
-    scope: Any,
-    status: int,
-    title: str,
-    detail: str,
-    headers: tuple[tuple[bytes, bytes], ...] = (),
-) -> None:
-    """Answer an ASGI request with a problem document: for the pure ASGI middlewares."""
-    body = problem_bytes(status, title, detail, request_id_of(scope))
-    start_headers = [
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+def problem_message(
+    status: int, title: str, detail: str, request_id: str, headers: Headers = ()
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The header fields and body of a problem response, for code that writes its own:
+    the ASGI middlewares (``send_problem``) and the socket-level 431
+    (``dawai.bootstrap.http_protocol``)."""
+    body = problem_bytes(status, title, detail, request_id)
+    fields = [
         (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
         (b"content-length", str(len(body)).encode()),
         *headers,
     ]
-    await send({"type": "http.response.start", "status": status, "headers": start_headers})
+    return fields, body
+
+
+async def send_problem(
+    send: Any, scope: Any, status: int, title: str, detail: str, headers: Headers = ()
+) -> None:
+    """Answer an ASGI request with a problem document: for the pure ASGI middlewares."""
+    fields, body = problem_message(status, title, detail, request_id_of(scope), headers)
+    await send({"type": "http.response.start", "status": status, "headers": fields})
     await send({"type": "http.response.body", "body": body})
+
+
+def problem_response(status: int, title: str, detail: str, request_id: str) -> Response[Any]:
+    """A problem document as a Litestar response, for hooks that replace a response."""
+    return _encoded(problem_bytes(status, title, detail, request_id), status)
+
+
+def _encoded(body: bytes, status: int, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _response(
     problem: Problem, request: Request[Any, Any, Any], headers: dict[str, str] | None = None
 ) -> Response[Any]:
     problem.request_id = request_id_of(request.scope)
-    return Response(
-        content=msgspec.json.encode(problem),
-        status_code=problem.status,
-        media_type=PROBLEM_MEDIA_TYPE,
-        headers=headers,
-    )
+    return _encoded(msgspec.json.encode(problem), problem.status, headers)
 
 
 def _domain(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

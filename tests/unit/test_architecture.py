@@ -114,3 +114,33 @@ def test_importing_the_app_factory_loads_no_sdk_or_onnxruntime():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_problem_documents_are_built_by_problems_py_alone():
+    """Middlewares, hooks and the socket-level 431 answer through problems.py's helpers
+    (send_problem, problem_message, problem_response); only openapi.py names the media
+    type besides, to describe them."""
+    offenders = []
+    for path in _sources("adapters", "bootstrap", "plugins"):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel == "adapters/http/problems.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+                if name in ("Problem", "problem_bytes"):
+                    offenders.append(f"{rel}:{node.lineno}: {name}(...)")
+            elif (
+                isinstance(node, ast.Name)
+                and node.id == "PROBLEM_MEDIA_TYPE"
+                and not rel.endswith("openapi.py")
+            ):
+                offenders.append(f"{rel}:{node.lineno}: PROBLEM_MEDIA_TYPE")
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and "application/problem+json" in node.value
+            ):
+                offenders.append(f"{rel}:{node.lineno}: a problem media type of its own")
+    assert offenders == []
