@@ -19,13 +19,14 @@ __all__ = ["main"]
 
 def _check_startup(settings: Settings) -> None:
     """What would otherwise fail inside a worker, with a traceback: checked here, in one line."""
+    from dawai.core.errors import NotConfigured
+    from dawai.core.prompting import build_strategy
     from dawai.plugins.manager import build_plugin_manager
 
-    catalog = build_plugin_manager(settings).catalog
-    if settings.llm.prompt_strategy not in catalog.strategies:
-        known = ", ".join(sorted(catalog.strategies)) or "none"
-        name = settings.llm.prompt_strategy
-        raise ConfigError(f"invalid setting llm.prompt_strategy: '{name}' is not registered (known: {known})")
+    try:
+        build_strategy(build_plugin_manager(settings).catalog, settings.llm.prompt_strategy)
+    except NotConfigured as exc:
+        raise ConfigError(f"invalid setting llm.prompt_strategy: {exc.detail}") from None
 
 
 def _serve_settings(args: argparse.Namespace, environ: MutableMapping[str, str]) -> Settings:

@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from dawai.core.errors import InvalidInput
-from dawai.core.settings import Settings, default_aliases
+from dawai.core.settings import BUILTIN_PROVIDERS, Settings, default_aliases
 from dawai.core.upstream_values import check_api_key
 
 __all__ = ["ENV_VARS", "ConfigError", "load_settings", "redacted"]
@@ -40,13 +40,16 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_ACCESS_LOG": (("log", "access"), str),
     "DAWAI_PLUGINS": (("plugins", "enabled"), _csv),
     "DAWAI_DISABLE_PLUGINS": (("plugins", "disabled"), _csv),
-    "ANTHROPIC_API_KEY": (("providers", "anthropic", "api_key"), str),
-    "ANTHROPIC_BASE_URL": (("providers", "anthropic", "base_url"), str),
-    "OPENAI_API_KEY": (("providers", "openai", "api_key"), str),
-    "OPENAI_BASE_URL": (("providers", "openai", "base_url"), str),
-    "GOOGLE_API_KEY": (("providers", "google", "api_key"), str),
-    "GEMINI_API_KEY": (("providers", "google", "api_key"), str),  # wins over GOOGLE_API_KEY
-    "GOOGLE_GEMINI_BASE_URL": (("providers", "google", "base_url"), str),
+    # Each built-in provider's key and base URL; of two key variables the first wins (set last).
+    **{
+        var: (("providers", name, "api_key"), str)
+        for name, variables in BUILTIN_PROVIDERS.items()
+        for var in reversed(variables.keys)
+    },
+    **{
+        variables.base_url: (("providers", name, "base_url"), str)
+        for name, variables in BUILTIN_PROVIDERS.items()
+    },
     "DAWAI_PROMPT_STRATEGY": (("llm", "prompt_strategy"), str),
     "DAWAI_MAX_TOKENS": (("llm", "max_tokens"), str),
     "DAWAI_CLIENT_SHARDS": (("llm", "client_shards"), str),
@@ -67,7 +70,6 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_REDIS_URL": (("redis_url",), str),
 }
 
-BUILTIN_PROVIDERS = ("anthropic", "openai", "google")
 _SECRET_KEYS = frozenset({"api_key", "api_tokens", "redis_url"})
 
 

@@ -22,24 +22,14 @@ from dawai.adapters.stores import (
     RedisSummaryStore,
     redis_client,
 )
-from dawai.core.catalog import Catalog
 from dawai.core.chat import ChatService
-from dawai.core.errors import NotConfigured
+from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
 from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution_version
-from dawai.ports.prompt import PromptStrategy
 
 __all__ = ["Container", "build_container"]
-
-
-def _strategy(catalog: Catalog, name: str) -> PromptStrategy:
-    entry = catalog.strategies.get(name)
-    if entry is None:
-        known = ", ".join(sorted(catalog.strategies)) or "none"
-        raise NotConfigured(f"Prompt strategy '{name}' is not registered (known: {known}).")
-    return entry.factory()
 
 
 def _store_backend(settings: Settings) -> str:
@@ -88,7 +78,7 @@ class Container(containers.DeclarativeContainer):
     provider_pool = providers.Singleton(ProviderPool, catalog, settings, heap_settler)
     provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)
 
-    prompt_strategy = providers.Singleton(_strategy, catalog, settings.provided.llm.prompt_strategy)
+    prompt_strategy = providers.Singleton(build_strategy, catalog, settings.provided.llm.prompt_strategy)
 
     # Stores: in-process by default, Redis (shared by workers) when a URL is configured.
     store_backend = providers.Callable(_store_backend, settings)

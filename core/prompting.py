@@ -1,5 +1,6 @@
 """The default prompt strategy: a music-production expert that answers in the user's
-language and sees the DAW project compactly."""
+language and sees the DAW project compactly; and ``build_strategy``, the one place a
+strategy is looked up by name (``llm.prompt_strategy``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from dawai.core.catalog import Catalog
+from dawai.core.errors import NotConfigured
 from dawai.core.models import ChatMessage, Prompt, PromptInput
+from dawai.ports.prompt import PromptStrategy
 
-__all__ = ["MusicExpertStrategy", "detect_language", "render_context"]
+__all__ = ["MusicExpertStrategy", "build_strategy", "detect_language", "render_context"]
 
 _JA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 _LANGUAGE_NAMES = {"ja": "Japanese", "en": "English"}
@@ -112,3 +116,12 @@ def _alternating(messages: tuple[ChatMessage, ...]) -> tuple[ChatMessage, ...]:
         else:
             merged.append(message)
     return tuple(merged)
+
+
+def build_strategy(catalog: Catalog, name: str) -> PromptStrategy:
+    """The strategy registered as ``name``; ``NotConfigured`` naming the known ones if none is."""
+    entry = catalog.strategies.get(name)
+    if entry is None:
+        known = ", ".join(sorted(catalog.strategies)) or "none"
+        raise NotConfigured(f"Prompt strategy '{name}' is not registered (known: {known}).")
+    return entry.factory()

@@ -6,11 +6,13 @@ environment variables, and stops start-up with one line naming a bad setting.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 import msgspec
 
 __all__ = [
+    "BUILTIN_PROVIDERS",
+    "DEFAULT_MODEL",
     "AliasTarget",
     "EngineSettings",
     "HttpSettings",
@@ -19,6 +21,7 @@ __all__ = [
     "LogSettings",
     "PluginSettings",
     "ProviderEndpoint",
+    "ProviderVariables",
     "ReliabilitySettings",
     "Settings",
     "UpstreamLimits",
@@ -73,6 +76,22 @@ class ProviderEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     options: dict[str, Any] = {}
 
 
+class ProviderVariables(NamedTuple):
+    """The environment variables of a built-in provider's endpoint: the official SDK's own
+    names. ``keys``: the server key's, the first set one winning; the first also names the
+    setting a missing key's 401 asks for."""
+
+    keys: tuple[str, ...]
+    base_url: str
+
+
+BUILTIN_PROVIDERS: dict[str, ProviderVariables] = {
+    "anthropic": ProviderVariables(("ANTHROPIC_API_KEY",), "ANTHROPIC_BASE_URL"),
+    "openai": ProviderVariables(("OPENAI_API_KEY",), "OPENAI_BASE_URL"),
+    "google": ProviderVariables(("GEMINI_API_KEY", "GOOGLE_API_KEY"), "GOOGLE_GEMINI_BASE_URL"),
+}
+
+
 class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connect_timeout: Positive = 5.0
     # Seconds an upstream may go silent in the middle of a response before it is an error.
@@ -98,9 +117,13 @@ class UpstreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max_event_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024  # one SSE line or event
 
 
+# The model a chat (or agent) request gets when it names none: one of the built-in aliases.
+DEFAULT_MODEL = "claude-3-sonnet"
+
+
 def default_aliases() -> dict[str, str]:
     return {
-        "claude-3-sonnet": "anthropic/claude-sonnet-4-5",
+        DEFAULT_MODEL: "anthropic/claude-sonnet-4-5",
         "gpt-4": "openai/gpt-4.1",
         "gemini-2.5-pro": "google/gemini-2.5-pro",
     }

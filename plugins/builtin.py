@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from dawai.core.settings import Settings
+from dawai.core.settings import BUILTIN_PROVIDERS, Settings
 from dawai.plugins.hookspecs import hookimpl
 from dawai.ports.llm import LLMProvider, ProviderConfig
 
@@ -48,7 +48,7 @@ class AnthropicPlugin:
             "anthropic",
             _anthropic,
             prefixes=("claude",),
-            key_setting="ANTHROPIC_API_KEY",
+            key_setting=BUILTIN_PROVIDERS["anthropic"].keys[0],
             description="Claude through the Anthropic Messages API",
             keys_per_request=True,
         )
@@ -61,7 +61,7 @@ class OpenAIPlugin:
             "openai",
             _openai,
             prefixes=("gpt", "o1", "o3", "o4"),
-            key_setting="OPENAI_API_KEY",
+            key_setting=BUILTIN_PROVIDERS["openai"].keys[0],
             description="OpenAI Chat Completions",
             keys_per_request=True,
         )
@@ -85,7 +85,7 @@ class GooglePlugin:
             "google",
             _gemini,
             prefixes=("gemini",),
-            key_setting="GEMINI_API_KEY",
+            key_setting=BUILTIN_PROVIDERS["google"].keys[0],
             description="Gemini through the google-genai SDK",
             keys_per_request=True,
         )

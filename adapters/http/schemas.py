@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from dawai.core.settings import DEFAULT_MODEL
 from dawai.core.upstream_values import (
     API_KEY_MAX_LENGTH,
     API_KEY_PATTERN,
@@ -55,7 +56,7 @@ class HistoryItem(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class ChatBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     message: Annotated[str, msgspec.Meta(min_length=1, max_length=8000)]
     context: str | dict[str, Any] | None = None
-    model: ModelName = "claude-3-sonnet"
+    model: ModelName = DEFAULT_MODEL
     apiKeys: KeysByProvider | None = None
     apiKey: Key | None = None
     history: Annotated[list[HistoryItem], msgspec.Meta(max_length=200)] | None = None

@@ -10,6 +10,7 @@ import json
 
 import pytest
 
+from dawai.adapters.http.route_set import API_PREFIXES
 from tests.conftest import make_settings, upstream_env
 from tests.fakes.llm_upstream import DEFAULT_REPLY
 
@@ -47,7 +48,7 @@ def assert_no_key(text: str) -> None:
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize("prefix", ["/api", "/ai/api"])
+@pytest.mark.parametrize("prefix", API_PREFIXES)
 def test_non_streaming_reply_with_usage(client, upstream, provider, prefix):
     response = client().post(f"{prefix}/chat", json={"message": "Write a hook", "model": f"{provider}/fake"})
     assert response.status_code == 200, response.text
@@ -64,7 +65,7 @@ def test_non_streaming_reply_with_usage(client, upstream, provider, prefix):
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize("prefix", ["/api", "/ai/api"])
+@pytest.mark.parametrize("prefix", API_PREFIXES)
 def test_streaming_japanese_split_across_chunks(client, provider, prefix):
     response = client().post(
         f"{prefix}/stream/chat", json={"message": "こんにちは", "model": f"{provider}/fake+chunks=9"}

@@ -8,6 +8,7 @@ import pytest
 from dependency_injector import providers
 
 from dawai.bootstrap.lifecycle import app_for
+from dawai.core.errors import NotConfigured
 from dawai.core.models import ChatMessage, Prompt, TextDelta
 from dawai.plugins import hookimpl
 from tests.conftest import ProviderPlugin, local_client, make_container, make_settings
@@ -186,3 +187,11 @@ def test_an_unexpected_bug_is_a_500_problem_without_a_trace():
     assert streamed.status_code == 200
     assert '"type":"error"' in streamed.text and "secret" not in streamed.text
     assert streamed.text.endswith("data: [DONE]\n\n")
+
+
+def test_an_unregistered_prompt_strategy_stops_the_apps_start_up():
+    container = make_container(make_settings({"DAWAI_PROMPT_STRATEGY": "nope"}))
+    with pytest.raises(BaseExceptionGroup) as raised, local_client(app_for(container)):
+        pass
+    known = r"Prompt strategy 'nope' is not registered \(known: music-expert\)"
+    assert raised.group_contains(NotConfigured, match=known, depth=None)

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dawai.adapters.http.route_set import API_PREFIXES
 from tests.conftest import make_settings
 
 PROBLEM = "application/problem+json"
@@ -22,7 +23,7 @@ def assert_problem(response, status: int) -> dict:
     return body
 
 
-@pytest.mark.parametrize("path", ["/", "/health", "/api/health", "/ai/api/health"])
+@pytest.mark.parametrize("path", ["/", "/health", *(f"{p}/health" for p in API_PREFIXES)])
 def test_health_everywhere(client_for, path):
     client = client_for(make_settings({"OPENAI_API_KEY": "sk-proj-" + "x" * 40}))
     response = client.get(path)
@@ -91,7 +92,7 @@ def test_oversize_body_is_413_and_limit_is_configurable(client_for):
 
 
 def test_missing_key_is_401_naming_the_setting(client_for):
-    for prefix in ("/api", "/ai/api"):
+    for prefix in API_PREFIXES:
         body = assert_problem(client_for().post(f"{prefix}/chat", json={"message": "hi"}), 401)
         assert "ANTHROPIC_API_KEY" in body["detail"]
         body = assert_problem(
@@ -130,7 +131,7 @@ def test_openapi_documents_every_route_and_schema(client_for):
     client = client_for()
     spec = client.get("/schema/openapi.json").json()
     paths = spec["paths"]
-    for prefix in ("/api", "/ai/api"):
+    for prefix in API_PREFIXES:
         for route in ("/chat", "/stream/chat", "/health", "/models"):
             assert prefix + route in paths
     assert "/health" in paths and "/" in paths
@@ -173,3 +174,8 @@ def test_env_tokens(client_for):
     client = client_for(make_settings({"DAWAI_API_TOKENS": "a-token,b-token"}))
     assert client.get("/api/models").status_code == 401
     assert client.get("/api/models", headers={"Authorization": "Bearer b-token"}).status_code == 200
+
+
+def test_the_api_prefixes_are_the_contracts():
+    """The one place the tests pin them; everything else reads ``API_PREFIXES``."""
+    assert API_PREFIXES == ("/api", "/ai/api")

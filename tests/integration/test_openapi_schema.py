@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 
+from dawai.adapters.http.route_set import API_PREFIXES
 from tests.conftest import make_settings
 
 PROBLEM = "application/problem+json"
-STREAMS = ("/api/stream/chat", "/ai/api/stream/chat")
-CHATS = ("/api/chat", "/ai/api/chat", *STREAMS)
+STREAMS = tuple(f"{prefix}/stream/chat" for prefix in API_PREFIXES)
+CHATS = (*(f"{prefix}/chat" for prefix in API_PREFIXES), *STREAMS)
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -120,7 +121,7 @@ def test_api_tokens_add_401_and_bearer_security_except_on_open_paths(client_for,
     assert "WWW-Authenticate" in models["responses"]["401"]["headers"]
     chat = spec["paths"]["/api/chat"]["post"]["responses"]["401"]
     assert "provider key" in chat["description"] and "API tokens" in chat["description"]
-    for path in ("/", "/health", "/api/health", "/ai/api/health"):
+    for path in ("/", "/health", *(f"{p}/health" for p in API_PREFIXES)):
         health = spec["paths"][path]["get"]
         assert "security" not in health and "401" not in health["responses"]
 
@@ -153,3 +154,11 @@ def test_a_route_declaring_litestar_exceptions_still_documents_problems():
     for status in ("400", "404", "431", "500"):
         assert list(responses[status]["content"]) == [PROBLEM], status
     assert "parameter" in responses["400"]["description"]
+
+
+def test_the_default_model_is_one_fact(client_for):
+    client = client_for()
+    spec = client.get("/schema/openapi.json").json()
+    listed = client.get("/api/models").json()
+    assert spec["components"]["schemas"]["ChatBody"]["properties"]["model"]["default"] == listed["default"]
+    assert listed["default"] in {m["id"] for m in listed["models"]}

@@ -8,11 +8,12 @@ import json
 
 import pytest
 
+from dawai.adapters.http.route_set import API_PREFIXES
 from dawai.bootstrap.lifecycle import app_for
 from tests.conftest import local_client, make_container, make_settings
 from tests.integration.test_http_foundation import assert_problem
 
-CHAT_ROUTES = ["/api/chat", "/api/stream/chat", "/ai/api/chat", "/ai/api/stream/chat"]
+CHAT_ROUTES = [f"{prefix}{route}" for prefix in API_PREFIXES for route in ("/chat", "/stream/chat")]
 JSON = {"content-type": "application/json"}
 
 

@@ -9,6 +9,7 @@ from litestar.handlers import HTTPRouteHandler
 from dawai.adapters.http.route_set import API_PREFIXES, RouteSet
 from dawai.adapters.http.schemas import ModelOut, ModelsResponse
 from dawai.core.routing import ModelRouter
+from dawai.core.settings import DEFAULT_MODEL
 
 __all__ = ["routes"]
 
@@ -18,7 +19,7 @@ async def _models(router: NamedDependency[ModelRouter]) -> ModelsResponse:
     the server holds a key for it (a request may still bring its own)."""
     return ModelsResponse(
         models=[ModelOut(m.id, m.provider, m.upstream, m.kind, m.configured) for m in router.models()],
-        default="claude-3-sonnet",
+        default=DEFAULT_MODEL,
     )
 
 
