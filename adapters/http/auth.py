@@ -70,8 +70,10 @@ class AccessRules:
         for route in routes:
             if not isinstance(route, HTTPRoute):
                 continue
+            # One set serves a path; a handler that sets its own rule (its ``opt``) may
+            # make the path stricter than its set's.
             rules = [h.opt.get(ACCESS_OPT, Access.TOKEN) for h in route.route_handlers]
-            found[route.path] = max([found.get(route.path, Access.OPEN), *rules])
+            found[route.path] = max(rules, default=Access.TOKEN)
         return cls(found, open_prefixes)
 
     def _opened(self, path: str) -> bool:

@@ -37,8 +37,8 @@ ACCESS_OPT = "dawai.access"
 
 
 class Access(enum.IntEnum):
-    """Who may call a route, from the least guarded up: where rules meet (one path served
-    by two sets), the stricter wins."""
+    """Who may call a route, from the least guarded up: where rules meet (parameterised
+    paths that overlap), the stricter wins."""
 
     OPEN = 0  # anyone, API tokens configured or not (health)
     TOKEN = 1  # with API tokens configured (DAWAI_API_TOKENS), one of them

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from litestar import get
+from litestar import get, post
 from litestar.exceptions import ImproperlyConfiguredException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
@@ -98,7 +98,18 @@ def test_the_schema_says_which_routes_need_a_token(client_with):
     assert "404" not in spec["paths"]["/api/models"]["get"]["responses"]  # no path parameter
 
 
-def test_two_sets_claiming_one_route_stop_the_app():
+def test_a_path_belongs_to_one_set():
+    """Litestar refuses a second router's handlers at a path another router serves (even for
+    another method), so each path has one set and one rule."""
     twice = (*ROUTES, voice_routes.routes, voice_routes.routes)
     with pytest.raises(ImproperlyConfiguredException):
         app_for(make_container(make_settings()), twice)
+
+    async def _post_take(take_id: FromPath[int]) -> dict[str, int]:
+        return {"posted": take_id}
+
+    def posting() -> list[HTTPRouteHandler]:
+        return [post("/test-takes/{take_id:int}", status_code=200)(_post_take)]
+
+    with pytest.raises(ImproperlyConfiguredException):
+        app_for(make_container(make_settings()), (*FEATURES, RouteSet(("/diffsinger",), posting)))
