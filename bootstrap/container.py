@@ -23,6 +23,7 @@ from dawai.adapters.stores import (
     redis_client,
 )
 from dawai.core.chat import ChatService
+from dawai.core.gateway import LLMGateway
 from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
@@ -91,12 +92,11 @@ class Container(containers.DeclarativeContainer):
     # Told by the server, when it begins to stop, to end every open SSE stream in-band.
     stream_drain = providers.Singleton(StreamDrain)
 
+    # The one way a feature reaches a model: routing, keys, retries, fallbacks, timeouts.
+    llm_gateway = providers.Singleton(LLMGateway, router=model_router, pool=provider_pool, settings=settings)
+
     chat_service = providers.Singleton(
-        ChatService,
-        router=model_router,
-        pool=provider_pool,
-        strategy=prompt_strategy,
-        settings=settings,
+        ChatService, gateway=llm_gateway, strategy=prompt_strategy, settings=settings
     )
 
 

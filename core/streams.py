@@ -115,23 +115,8 @@ class EventStream(Generic[T]):
         if self._task is None:
             self._start()
         items = self._items
-        if not items:
-            loop = asyncio.get_running_loop()
-            deadline = None if timeout is None else loop.time() + timeout
-            while not items:
-                waiter: asyncio.Future[bool] = loop.create_future()
-                entry = (waiter, deadline)
-                self._waiters.append(entry)
-                if deadline is not None:
-                    self._arm(loop, deadline)
-                try:
-                    by_item = await waiter
-                finally:
-                    self._waiters.remove(entry)
-                if self._done:
-                    raise StopAsyncIteration
-                if not by_item and not items:
-                    return None
+        if not items and not await self._wait(timeout):
+            return None
         item = items.popleft()
         if isinstance(item, _End):
             self._finish()
@@ -140,6 +125,50 @@ class EventStream(Generic[T]):
             self._finish()
             raise item
         return item
+
+    async def opened(self, timeout: float | None = None) -> bool:
+        """Wait until the stream has something for its reader, reading nothing: ``True``
+        once an item or the end is buffered, ``False`` when ``timeout`` passed first. If
+        the source failed before its first item, that error is raised (and the stream is
+        done). A source that holds back its items until it has judged them (the gateway
+        keeps a stream's first token until an attempt is kept) opens when it decides."""
+        if self._done:
+            return True
+        if self._task is None:
+            self._start()
+        items = self._items
+        try:
+            if not items and not await self._wait(timeout):
+                return False
+        except StopAsyncIteration:  # closed while waiting
+            return True
+        first = items[0]
+        if isinstance(first, BaseException):
+            items.popleft()
+            self._finish()
+            raise first
+        return True
+
+    async def _wait(self, timeout: float | None) -> bool:
+        """Wait for the buffer to fill; ``False`` when ``timeout`` passed first."""
+        items = self._items
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not items:
+            waiter: asyncio.Future[bool] = loop.create_future()
+            entry = (waiter, deadline)
+            self._waiters.append(entry)
+            if deadline is not None:
+                self._arm(loop, deadline)
+            try:
+                by_item = await waiter
+            finally:
+                self._waiters.remove(entry)
+            if self._done:
+                raise StopAsyncIteration
+            if not by_item and not items:
+                return False
+        return True
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self._iterate()

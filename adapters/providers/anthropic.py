@@ -85,7 +85,7 @@ class AnthropicProvider(RawKeyViews):
             # own config files. A shared instance's requests carry each view's key.
             api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
-            max_retries=0,  # ChatService retries, and only before the first token
+            max_retries=0,  # the gateway retries, and only before the first token
             http_client=http_client_for_sdk(anthropic.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(self._client.auth_headers, config.api_key, {"X-Api-Key": NO_KEY})

@@ -77,7 +77,7 @@ class OpenAIProvider(RawKeyViews):
             # Servers that need no key still get a bearer token (some proxies insist).
             api_key=config.api_key or NO_KEY,
             base_url=config.base_url,
-            max_retries=0,  # ChatService retries, and only before the first token
+            max_retries=0,  # the gateway retries, and only before the first token
             http_client=http_client_for_sdk(openai.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(

@@ -1,4 +1,4 @@
-"""ChatService's reliability rules, on in-memory scripted providers."""
+"""Chat's reliability rules (the gateway's, through ChatService), on in-memory scripted providers."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dawai.core.errors import (
     UpstreamTimeout,
     UpstreamTruncated,
 )
+from dawai.core.gateway import LLMGateway
 from dawai.core.models import Finish, TextDelta, Usage
 from dawai.core.prompting import MusicExpertStrategy
 from dawai.core.provider_pool import ProviderPool
@@ -43,14 +44,14 @@ def build(
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    service = ChatService(
+    gateway = LLMGateway(
         router=router,
         pool=ProviderPool(host.catalog, settings),
-        strategy=MusicExpertStrategy(),
         settings=settings,
         sleep=fake_sleep,
         jitter=lambda: 1.0,
     )
+    service = ChatService(gateway=gateway, strategy=MusicExpertStrategy(), settings=settings)
     return service, sleeps
 
 

@@ -151,3 +151,38 @@ def test_a_wait_ends_at_its_own_deadline_whatever_the_last_wait_set(
     item, waited = run(main())
     assert item == expected
     assert bounds[0] <= waited < bounds[1]
+
+
+def test_opened_waits_for_the_first_item_without_reading_it():
+    async def main():
+        stream = EventStream(_source(0.05, "a", "b"))
+        early = await stream.opened(0.001)
+        later = await stream.opened(1.0)
+        again = await stream.opened(0)  # already open: answers at once
+        items = [await stream.next(0), await stream.next(1.0)]
+        await stream.aclose()
+        return early, later, again, items
+
+    assert run(main()) == (False, True, True, ["a", "b"])
+
+
+def test_opened_raises_a_failure_before_the_first_item_and_an_empty_stream_is_open():
+    async def failing():
+        await asyncio.sleep(0.01)
+        raise ValueError("before anything")
+        yield  # pragma: no cover
+
+    async def main():
+        stream = EventStream(failing())
+        with pytest.raises(ValueError):
+            await stream.opened(1.0)
+        with pytest.raises(StopAsyncIteration):
+            await stream.next(0)
+        empty = EventStream(_source())
+        assert await empty.opened(1.0) is True
+        with pytest.raises(StopAsyncIteration):
+            await empty.next(0)
+        await stream.aclose()
+        await empty.aclose()
+
+    run(main())
