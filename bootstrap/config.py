@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -127,7 +128,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     except msgspec.ValidationError as exc:
         raise ConfigError(_describe(str(exc), from_env)) from None
     _check_keys(settings, from_env)
+    _check_tls(settings)
     return settings
+
+
+def _check_tls(settings: Settings) -> None:
+    """A provider's ``ca_bundle`` must be a PEM file that loads, and means nothing with
+    ``verify = false``: both stop start-up rather than the first request."""
+    for name, endpoint in settings.providers.items():
+        if endpoint.ca_bundle is None:
+            continue
+        where = f"providers.{name}.ca_bundle (from DAWAI_CONFIG)"
+        if not endpoint.verify:
+            raise ConfigError(f"invalid setting {where}: a CA bundle with verify = false; keep one of them")
+        try:
+            ssl.create_default_context(cafile=endpoint.ca_bundle)
+        except FileNotFoundError:
+            raise ConfigError(f"invalid setting {where}: no such file: {endpoint.ca_bundle}") from None
+        except ssl.SSLError:
+            raise ConfigError(f"invalid setting {where}: not a PEM file of CA certificates") from None
+        except OSError as exc:
+            raise ConfigError(f"invalid setting {where}: {exc.strerror or exc}") from None
 
 
 def _check_keys(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:

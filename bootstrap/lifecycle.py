@@ -2,7 +2,8 @@
 hooks (``app_for``), so the HTTP adapter opens and closes nothing itself.
 
 Start-up fails fast on a prompt strategy that is not registered, logs each routing
-problem (a fallback or alias that routes nowhere), opens the container's resources and
+problem (a fallback or alias that routes nowhere) and each provider whose TLS certificates
+are not verified (``verify = false``), opens the container's resources and
 settles the heap (docs/adr/0009); shutdown closes the resources (SDK clients, Redis).
 """
 
@@ -34,6 +35,9 @@ async def start(container: Any) -> None:
     container.prompt_strategy()
     for problem in container.model_router().problems():
         log.warning("routing_problem", problem=problem)
+    for name, endpoint in container.settings().providers.items():
+        if not endpoint.verify:
+            log.warning("tls_verification_off", provider=name, setting=f"providers.{name}.verify")
     await _maybe_await(container.init_resources())
     settle = container.heap_settler()
     if settle is not None:

@@ -121,6 +121,8 @@ class ProviderPool:
             stall_timeout=reliability.stall_timeout,
             limits=self._settings.upstream,
             options=dict(endpoint.options) if endpoint else {},
+            ca_bundle=endpoint.ca_bundle if endpoint else None,
+            verify=endpoint.verify if endpoint else True,
         )
 
     def _evict(self) -> None:

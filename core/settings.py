@@ -74,6 +74,10 @@ class ProviderEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     models: tuple[str, ...] = ()
     # Free-form settings handed to the provider factory (ProviderConfig.options).
     options: dict[str, Any] = {}
+    # TLS for a server with its own CA: a PEM file trusted instead of the system's store,
+    # or (never by default; logged at start-up) no verification at all.
+    ca_bundle: str | None = None
+    verify: bool = True
 
 
 class ProviderVariables(NamedTuple):

@@ -30,6 +30,8 @@ class ProviderConfig(msgspec.Struct, frozen=True):
     stall_timeout: float = 30.0  # the most seconds between two pieces of a response
     limits: UpstreamLimits = UpstreamLimits()
     options: dict[str, Any] = {}
+    ca_bundle: str | None = None  # a PEM file trusted instead of the system's CAs
+    verify: bool = True  # False: TLS certificates are not checked (logged at start-up)
 
 
 @runtime_checkable

@@ -7,6 +7,7 @@ from dawai.adapters.upstream.clients import (
     http_client_for_sdk,
     proxy_mounts,
     shared_ssl_context,
+    ssl_context_for,
     upstream_timeout,
 )
 from dawai.adapters.upstream.http1 import Http1Transport, ResponseTooLarge, response_chunks
@@ -21,5 +22,6 @@ __all__ = [
     "response_chunks",
     "shared_ssl_context",
     "sse_events",
+    "ssl_context_for",
     "upstream_timeout",
 ]

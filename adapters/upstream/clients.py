@@ -4,7 +4,8 @@
 
 Building a TLS context reads the trust store; done per SDK client, it would make each
 new (key, base URL, shard) client cost as much as a chat request, so one context is
-built on first use and shared (docs/adr/0007). Hosts the environment sends through a
+built on first use and shared (docs/adr/0007); a provider with TLS options of its own
+(``ca_bundle``, ``verify``) gets a context built once per option set. Hosts the environment sends through a
 proxy (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``, as httpx2 reads
 them) go through httpx2's own proxy transport, as they would without a transport of ours.
 """
@@ -22,12 +23,26 @@ from dawai.adapters.upstream.http1 import Http1Transport
 from dawai.adapters.upstream.lean_client import lean_client_class
 from dawai.ports.llm import ProviderConfig
 
-__all__ = ["http_client_for_sdk", "proxy_mounts", "shared_ssl_context", "upstream_timeout"]
+__all__ = ["http_client_for_sdk", "proxy_mounts", "shared_ssl_context", "ssl_context_for", "upstream_timeout"]
 
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     return httpx2.create_ssl_context()
+
+
+def ssl_context_for(config: ProviderConfig) -> ssl.SSLContext:
+    """The shared context, unless ``config`` asks for its own CA bundle or no verification."""
+    if config.verify and config.ca_bundle is None:
+        return shared_ssl_context()
+    return _own_ssl_context(config.ca_bundle, config.verify)
+
+
+@functools.cache
+def _own_ssl_context(ca_bundle: str | None, verify: bool) -> ssl.SSLContext:
+    if not verify:
+        return httpx2.create_ssl_context(verify=False)
+    return ssl.create_default_context(cafile=ca_bundle)  # that bundle only, as httpx2's verify=path
 
 
 def upstream_timeout(config: ProviderConfig) -> httpx2.Timeout:
@@ -52,30 +67,28 @@ def http_client_for_sdk(
         read = float(config)
         connect = 5.0 if connect_timeout is None else connect_timeout
         config = ProviderConfig("", read_timeout=read, stall_timeout=read, connect_timeout=connect)
-    transport = Http1Transport(
-        ssl_context=shared_ssl_context(), head_timeout=config.read_timeout, limits=config.limits
-    )
+    tls = ssl_context_for(config)
+    transport = Http1Transport(ssl_context=tls, head_timeout=config.read_timeout, limits=config.limits)
     return lean_client_class(client_class)(
-        transport=transport, mounts=proxy_mounts(), timeout=upstream_timeout(config)
+        transport=transport, mounts=proxy_mounts(tls), timeout=upstream_timeout(config)
     )
 
 
-def proxy_mounts() -> dict[str, httpx2.AsyncBaseTransport | None]:
+def proxy_mounts(ssl_context: ssl.SSLContext | None = None) -> dict[str, httpx2.AsyncBaseTransport | None]:
     """httpx2's proxy transports for the URL patterns the environment proxies; ``None``
     (our transport) for the ones ``NO_PROXY`` exempts. Empty when no proxy is set.
 
     httpx2 reads the environment's proxies only for a client built without a transport;
     this gives a client on ``Http1Transport``, which speaks no proxy protocol, the same
-    routing."""
+    routing. ``ssl_context`` (default: the shared one) verifies the hosts behind a proxy."""
     proxies = get_environment_proxies()
     if not any(proxies.values()):
         return {}
     # As Http1Transport: no cap on open connections (httpx2's default of 100 would queue
     # the 101st stream), 32 kept idle.
     limits = httpx2.Limits(max_connections=None, max_keepalive_connections=32)
+    tls = shared_ssl_context() if ssl_context is None else ssl_context
     return {
-        pattern: None
-        if url is None
-        else httpx2.AsyncHTTPTransport(proxy=url, verify=shared_ssl_context(), limits=limits)
+        pattern: None if url is None else httpx2.AsyncHTTPTransport(proxy=url, verify=tls, limits=limits)
         for pattern, url in proxies.items()
     }

@@ -29,7 +29,8 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
                    candidates), streamed or not
 =================  ==========================================================================
 
-Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop), or as a
+Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop; with
+``tls=`` a server-side ``ssl.SSLContext``, it serves HTTPS), or as a
 process for benchmarks: ``python -m tests.fakes.llm_upstream --port 0`` prints
 ``PORT <n>`` on its first line and serves until SIGTERM.
 """
@@ -42,6 +43,7 @@ import base64
 import gc
 import json
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -339,8 +341,15 @@ def _continuation_start(token: str) -> int:
 
 
 class FakeUpstream:
-    def __init__(self, reply_text: str = DEFAULT_REPLY, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        reply_text: str = DEFAULT_REPLY,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.reply_text = reply_text
+        self.tls = tls
         # base model name -> reply text; "json" answers a JSON document (structured output)
         self.replies: dict[str, str] = {"json": '{"tempo": 120, "key": "A minor"}'}
         self.host, self.port = host, port
@@ -358,7 +367,7 @@ class FakeUpstream:
     # -- addresses --------------------------------------------------------------------
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     anthropic_base_url = base_url  # the SDK appends /v1/messages
     gemini_base_url = base_url  # the SDK appends /{version}/models/...
@@ -370,7 +379,9 @@ class FakeUpstream:
     # -- life cycle -------------------------------------------------------------------
     async def serve(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._server = await asyncio.start_server(self._connection, self.host, self.port, backlog=4096)
+        self._server = await asyncio.start_server(
+            self._connection, self.host, self.port, backlog=4096, ssl=self.tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     def start(self) -> FakeUpstream:
