@@ -4,7 +4,13 @@ Adapters (ours or a plugin's) implement them; the core depends only on these.
 """
 
 from dawai.ports.completion import CompleterFactory, EngineConfig, TextCompleter
-from dawai.ports.llm import KeyedProvider, LLMProvider, ProviderConfig, ProviderFactory
+from dawai.ports.llm import (
+    JsonStreamingProvider,
+    KeyedProvider,
+    LLMProvider,
+    ProviderConfig,
+    ProviderFactory,
+)
 from dawai.ports.prompt import PromptStrategy
 from dawai.ports.singing import ProgressCallback, SingingSynthesizer, VoiceConfig, VoiceFactory
 from dawai.ports.stores import AudioCache, FeedbackStore, SummaryStore
@@ -14,6 +20,7 @@ __all__ = [
     "CompleterFactory",
     "EngineConfig",
     "FeedbackStore",
+    "JsonStreamingProvider",
     "KeyedProvider",
     "LLMProvider",
     "ProgressCallback",

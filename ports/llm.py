@@ -10,7 +10,7 @@ import msgspec
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest
 from dawai.core.settings import UpstreamLimits
 
-__all__ = ["KeyedProvider", "LLMProvider", "ProviderConfig", "ProviderFactory"]
+__all__ = ["JsonStreamingProvider", "KeyedProvider", "LLMProvider", "ProviderConfig", "ProviderFactory"]
 
 
 class ProviderConfig(msgspec.Struct, frozen=True):
@@ -48,6 +48,9 @@ class LLMProvider(Protocol):
       connection failures), ``UpstreamTimeout``.
     * Closing the iterator (``aclose``) or cancelling the task reading it closes the
       upstream connection.
+
+    A provider may also stream structured output (``JsonStreamingProvider.stream_json``);
+    it is optional, so a provider written before it existed still satisfies this port.
     """
 
     name: str
@@ -57,7 +60,8 @@ class LLMProvider(Protocol):
     def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]: ...
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
-        """Structured output: a JSON value matching ``schema`` (best effort per provider)."""
+        """Structured output: a JSON value matching ``schema``, by the upstream's own
+        mechanism (as well as it allows: callers check what matters)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -77,3 +81,18 @@ class KeyedProvider(LLMProvider, Protocol):
     """
 
     def with_key(self, api_key: str | None) -> LLMProvider: ...
+
+
+@runtime_checkable
+class JsonStreamingProvider(LLMProvider, Protocol):
+    """A provider that streams structured output by its upstream's own mechanism (a
+    forced tool, a JSON-schema response format).
+
+    ``stream_json(request, schema)`` follows ``stream``'s contract (``TextDelta`` pieces,
+    ``Usage``, then ``Finish`` only on the upstream's stop signal, else
+    ``UpstreamTruncated``), its pieces making up the JSON text of a value matching
+    ``schema``. For a provider without it, the gateway (``core/gateway.py``) calls
+    ``complete_json`` and streams the value, encoded, as one piece.
+    """
+
+    def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]: ...

@@ -43,6 +43,7 @@ class _Usage(msgspec.Struct):
 class _Delta(msgspec.Struct):
     type: str | None = None
     text: str | None = None
+    partial_json: str | None = None  # a forced tool's input, streamed (input_json_delta)
     stop_reason: str | None = None
 
 
@@ -73,6 +74,13 @@ class _Event(msgspec.Struct):
 
 _decode_event = msgspec.json.Decoder(_Event).decode
 _decode_message = msgspec.json.Decoder(_Message).decode
+
+
+def _forced_tool(schema: dict[str, Any]) -> dict[str, Any]:
+    """Structured output by forced tool use: one tool whose input is the schema, and the
+    model told to call it (works on every Claude model)."""
+    tools = [{"name": "answer", "description": "Give the answer.", "input_schema": schema}]
+    return {"tools": tools, "tool_choice": {"type": "tool", "name": "answer"}}
 
 
 class AnthropicProvider(RawKeyViews):
@@ -133,8 +141,13 @@ class AnthropicProvider(RawKeyViews):
             text, Usage(usage.input_tokens or 0, usage.output_tokens or 0), message.stop_reason or ""
         )
 
-    async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
-        response = await self._post(self._body(request, stream=True), stream=True)
+    def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
+        return self._stream(self._body(request, stream=True), tool_input=False)
+
+    async def _stream(self, body: dict[str, Any], *, tool_input: bool) -> AsyncIterator[ChatEvent]:
+        """The events of a streamed message: its text, or with ``tool_input`` the JSON
+        text of the forced tool's input."""
+        response = await self._post(body, stream=True)
         input_tokens = output_tokens = 0
         stop_reason: str | None = None
         started = finished = False
@@ -147,8 +160,11 @@ class AnthropicProvider(RawKeyViews):
                 event = decode_upstream(_decode_event, data, self.name, "stream")
                 kind = event.type
                 if kind == "content_block_delta":
-                    if event.delta is not None and event.delta.text:
-                        yield TextDelta(event.delta.text)
+                    delta = event.delta
+                    if delta is not None:
+                        piece = delta.partial_json if tool_input else delta.text
+                        if piece:
+                            yield TextDelta(piece)
                 elif kind == "message_start":
                     usage = event.message.usage if event.message else None
                     input_tokens = (usage.input_tokens if usage else 0) or 0
@@ -178,15 +194,16 @@ class AnthropicProvider(RawKeyViews):
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         """Forced tool use: the model must call a tool whose input is the schema."""
-        tools = [{"name": "answer", "description": "Give the answer.", "input_schema": schema}]
-        message = await self._message(
-            self._body(request, tools=tools, tool_choice={"type": "tool", "name": "answer"})
-        )
+        message = await self._message(self._body(request, **_forced_tool(schema)))
         for block in message.content:
             if block.type == "tool_use":
                 return block.input
         text = "".join(block.text or "" for block in message.content if block.type == "text")
         return decode_upstream(msgspec.json.decode, text, self.name, "reply")
+
+    def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        """The forced tool's input as it is generated (``input_json_delta`` pieces)."""
+        return self._stream(self._body(request, stream=True, **_forced_tool(schema)), tool_input=True)
 
     async def aclose(self) -> None:
         if self._owner:  # a view's client belongs to the instance it came from

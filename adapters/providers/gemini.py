@@ -84,6 +84,11 @@ def _text(response: types.GenerateContentResponse) -> str:
     return "".join(parts)
 
 
+def _json_config(schema: dict[str, Any]) -> dict[str, Any]:
+    """Structured output: a JSON reply matching ``schema`` (``GenerateContentConfig`` fields)."""
+    return {"response_mime_type": "application/json", "response_json_schema": schema}
+
+
 class GeminiProvider:
     def __init__(self, config: ProviderConfig) -> None:
         self.name = config.name
@@ -149,8 +154,9 @@ class GeminiProvider:
             raise UpstreamTruncated(f"The {self.name} reply has no finishReason.", provider=self.name)
         return LLMReply(text, usage, reason)
 
-    def _body(self, request: LLMRequest) -> dict[str, Any]:
-        """The request ``generate_content(_stream)`` sends for ``_args(request)``."""
+    def _body(self, request: LLMRequest, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The request ``generate_content(_stream)`` sends for ``_args(request)`` (with
+        ``schema``: for ``_args(request, **_json_config(schema))``)."""
         body: dict[str, Any] = {
             "contents": [
                 {"parts": [{"text": m.content}], "role": "model" if m.role == "assistant" else "user"}
@@ -162,15 +168,20 @@ class GeminiProvider:
         config: dict[str, Any] = {"maxOutputTokens": request.max_tokens}
         if request.temperature is not None:
             config["temperature"] = request.temperature
+        if schema is not None:
+            config["responseMimeType"] = "application/json"
+            config["responseJsonSchema"] = schema
         body["generationConfig"] = config
         return body
 
-    async def _send(self, request: LLMRequest, method: str, *, stream: bool) -> Any:
+    async def _send(
+        self, request: LLMRequest, method: str, *, stream: bool, schema: dict[str, Any] | None = None
+    ) -> Any:
         """The SDK's API client builds and sends the request; its answer, unparsed: the
         streamed HTTP response (``response_stream``), or the whole body in a list."""
         api = self._client.aio._api_client
         path = f"{model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
-        http_request = api._build_request("post", path, self._body(request))
+        http_request = api._build_request("post", path, self._body(request, schema))
         http_request.headers[_KEY_HEADER] = self._key or NO_KEY  # a copy made for this request
         http_request.timeout = self._timeout
         try:
@@ -194,8 +205,17 @@ class GeminiProvider:
         candidate = chunk.candidates[0]
         return chunk.text(), candidate.finish_reason, candidate.continuation_token
 
-    async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
-        response = (await self._send(request, "streamGenerateContent", stream=True)).response_stream
+    def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
+        return self._stream(request, None)
+
+    def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        """``complete_json``'s reply streamed (``responseJsonSchema`` on the raw streaming
+        path): the JSON text in the chunks' text parts."""
+        return self._stream(request, schema)
+
+    async def _stream(self, request: LLMRequest, schema: dict[str, Any] | None) -> AsyncIterator[ChatEvent]:
+        sent = await self._send(request, "streamGenerateContent", stream=True, schema=schema)
+        response = sent.response_stream
         reason: str | None = None
         usage: Usage | None = None
         token: str | None = None  # the latest checkpoint: where generation can resume
@@ -221,7 +241,8 @@ class GeminiProvider:
         if token and reason in (None, "CONTINUATION"):
             # Stopped at the per-request limit, or cut after a checkpoint: the SDK resumes
             # from the token, as it would have (and follows any later tokens itself).
-            config = self._args(request, continuation_token=token_bytes(token))
+            json_config = _json_config(schema) if schema is not None else {}
+            config = self._args(request, continuation_token=token_bytes(token), **json_config)
             async for event in self._sdk_stream(config, usage):
                 yield event
             return
@@ -256,7 +277,7 @@ class GeminiProvider:
             yield event
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
-        args = self._args(request, response_mime_type="application/json", response_json_schema=schema)
+        args = self._args(request, **_json_config(schema))
         response = await self._sdk_reply(args)
         return decode_upstream(msgspec.json.decode, _text(response), self.name, "reply")
 

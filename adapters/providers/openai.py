@@ -35,10 +35,12 @@ __all__ = ["OpenAICompatibleProvider", "OpenAIProvider"]
 
 class _Delta(msgspec.Struct):
     content: str | None = None
+    refusal: str | None = None  # structured output the model declined to give
 
 
 class _Message(msgspec.Struct):
     content: str | None = None
+    refusal: str | None = None
 
 
 class _Choice(msgspec.Struct):
@@ -63,6 +65,10 @@ class _Chunk(msgspec.Struct):
 
 
 _decode_chunk = msgspec.json.Decoder(_Chunk).decode
+
+
+def _json_format(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema, "strict": True}}
 
 
 class OpenAIProvider(RawKeyViews):
@@ -122,13 +128,17 @@ class OpenAIProvider(RawKeyViews):
         if not chunk.choices or chunk.choices[0].finish_reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finish_reason.", provider=self.name)
         choice = chunk.choices[0]
+        if choice.message is not None and choice.message.refusal:
+            raise self._refused()
         usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens) if chunk.usage else None
         return LLMReply(
             (choice.message.content if choice.message else None) or "", usage, choice.finish_reason
         )
 
-    async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
-        body = self._body(request, stream=True, stream_options={"include_usage": True})
+    def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
+        return self._stream(self._body(request, stream=True, stream_options={"include_usage": True}))
+
+    async def _stream(self, body: dict[str, Any]) -> AsyncIterator[ChatEvent]:
         response = await self._post(body, stream=True)
         finish_reason: str | None = None
         usage: Usage | None = None
@@ -150,8 +160,12 @@ class OpenAIProvider(RawKeyViews):
                     )
                 if chunk.choices:
                     choice = chunk.choices[0]
-                    if choice.delta is not None and choice.delta.content:
-                        yield TextDelta(choice.delta.content)
+                    delta = choice.delta
+                    if delta is not None:
+                        if delta.content:
+                            yield TextDelta(delta.content)
+                        elif delta.refusal:
+                            raise self._refused()
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
                 if chunk.usage is not None:
@@ -165,10 +179,25 @@ class OpenAIProvider(RawKeyViews):
         for event in stream_end(self.name, finish_reason, usage, "a finish_reason"):
             yield event
 
+    def _refused(self) -> UpstreamError:
+        return UpstreamError(f"The {self.name} model refused to answer in the schema.", provider=self.name)
+
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
-        format_ = {"type": "json_schema", "json_schema": {"name": "answer", "schema": schema}}
-        reply = await self._complete(self._body(request, response_format=format_))
+        """Structured Outputs: a strict ``json_schema`` response format (the schema must
+        follow its rules: an object at the root, every property required,
+        ``additionalProperties: false``)."""
+        reply = await self._complete(self._body(request, response_format=_json_format(schema)))
         return decode_upstream(msgspec.json.decode, reply.text, self.name, "reply")
+
+    def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        """``complete_json``'s reply streamed: the JSON text in ``content`` deltas."""
+        body = self._body(
+            request,
+            stream=True,
+            stream_options={"include_usage": True},
+            response_format=_json_format(schema),
+        )
+        return self._stream(body)
 
     async def aclose(self) -> None:
         if self._owner:  # a view's client belongs to the instance it came from

@@ -7,6 +7,7 @@ put into (an offline provider never sees a 429); those checks are skipped for it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,7 +27,10 @@ class Harness:
     expected_text: Callable[[str, str], str | None] = field(default=lambda scenario, message: None)
     """The reply text the scenario should produce, when the harness knows it."""
     structured: Callable[[], tuple[LLMProvider, str, object] | None] = field(default=lambda: None)
-    """(provider, model, the JSON value ``complete_json`` must return), when it can produce one."""
+    """(provider, model, the JSON value ``complete_json`` and ``stream_json`` must give),
+    when it can produce one."""
+    structured_truncated: Callable[[], tuple[LLMProvider, str] | None] = field(default=lambda: None)
+    """(provider, model) whose structured stream is cut before its stop signal, when it can."""
 
 
 def scripted_harness() -> Harness:
@@ -68,7 +72,7 @@ def echo_harness() -> Harness | None:
 
 def upstream_harness(provider: str, fake: object) -> Harness:
     """One of our SDK adapters, pointed at the loopback fake upstream."""
-    from tests.fakes.llm_upstream import DEFAULT_REPLY
+    from tests.fakes.llm_upstream import DEFAULT_REPLY, STRUCTURED_REPLY
 
     directives = {
         "ok": "",
@@ -97,11 +101,16 @@ def upstream_harness(provider: str, fake: object) -> Harness:
 
     def structured() -> tuple[LLMProvider, str, object]:
         made, _ = make("ok")
-        return made, "json", {"tempo": 120, "key": "A minor"}
+        return made, "fake+chunks=9", json.loads(STRUCTURED_REPLY)
+
+    def structured_truncated() -> tuple[LLMProvider, str]:
+        made, _ = make("ok")
+        return made, "fake+chunks=9+cut_after=3"
 
     return Harness(
         provider,
         make,
         lambda scenario, _m: DEFAULT_REPLY if scenario in ("ok", "japanese") else None,
         structured,
+        structured_truncated,
     )

@@ -7,13 +7,22 @@ for all. Scenarios a harness cannot produce are skipped for it.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from dawai.core.errors import RateLimited, UpstreamAuthError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatMessage, Finish, LLMRequest, TextDelta, Usage
-from dawai.ports.llm import KeyedProvider, LLMProvider
+from dawai.ports.llm import JsonStreamingProvider, KeyedProvider, LLMProvider
 from tests.contract.harness import JAPANESE, Harness
+
+# Written the way OpenAI's strict mode wants it (every property required, nothing else allowed).
+SCHEMA = {
+    "type": "object",
+    "properties": {"tempo": {"type": "integer"}, "key": {"type": "string"}, "mood": {"type": "string"}},
+    "required": ["tempo", "key", "mood"],
+    "additionalProperties": False,
+}
 
 
 def request(model: str, message: str = "Say hello to the band") -> LLMRequest:
@@ -154,15 +163,56 @@ def test_structured_output(harness: Harness):
     if made is None:
         pytest.skip(f"{harness.name} has no structured-output scenario")
     provider, model, expected = made
-    schema = {"type": "object", "properties": {"tempo": {"type": "integer"}, "key": {"type": "string"}}}
 
     async def go():
         try:
-            return await provider.complete_json(request(model, "Suggest a tempo and key"), schema)
+            return await provider.complete_json(request(model, "Suggest a tempo and key"), SCHEMA)
         finally:
             await provider.aclose()
 
     assert run(go()) == expected
+
+
+def _stream_json(harness: Harness, made: tuple[LLMProvider, str] | None):
+    if made is None:
+        pytest.skip(f"{harness.name} has no structured-stream scenario")
+    provider, model = made
+    if not isinstance(provider, JsonStreamingProvider):
+        pytest.skip(f"{harness.name} has no stream_json (the gateway streams its complete_json value)")
+    return provider, provider.stream_json(request(model, "Suggest a tempo and key"), SCHEMA)
+
+
+def test_structured_stream_shape_and_value(harness: Harness):
+    made = harness.structured()
+    provider, stream = _stream_json(harness, made[:2] if made else None)
+
+    async def go():
+        try:
+            return [event async for event in stream]
+        finally:
+            await provider.aclose()
+
+    events = run(go())
+    assert all(isinstance(e, TextDelta | Usage | Finish) for e in events), events
+    assert isinstance(events[-1], Finish) and sum(isinstance(e, Finish) for e in events) == 1
+    text = "".join(e.content for e in events if isinstance(e, TextDelta))
+    assert json.loads(text) == made[2]
+
+
+def test_structured_stream_truncated_raises(harness: Harness):
+    provider, stream = _stream_json(harness, harness.structured_truncated())
+
+    async def go():
+        seen = []
+        try:
+            with pytest.raises(UpstreamTruncated):
+                async for event in stream:
+                    seen.append(event)
+        finally:
+            await provider.aclose()
+        return seen
+
+    assert not any(isinstance(e, Finish) for e in run(go()))
 
 
 def test_keyed_views_send_over_the_instance_and_leave_it_open(harness: Harness):

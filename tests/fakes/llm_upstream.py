@@ -29,6 +29,15 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
                    candidates), streamed or not
 =================  ==========================================================================
 
+**Structured output** is chosen by the request, as each API does: Anthropic's forced tool
+(``tool_choice: {"type": "tool", "name": ...}`` naming one of ``tools``), OpenAI's
+``response_format: {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}``,
+Gemini's ``generationConfig.responseJsonSchema`` with ``responseMimeType:
+application/json``. The reply text is then ``STRUCTURED_REPLY`` (or the base model's entry
+in ``replies``), sent in each API's own shape: a ``tool_use`` block or ``input_json_delta``
+events for Anthropic, the message content for the others; the directives above apply to
+it. A malformed structured request is a 400, as upstream.
+
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop; with
 ``tls=`` a server-side ``ssl.SSLContext``, it serves HTTPS), or as a
 process for benchmarks: ``python -m tests.fakes.llm_upstream --port 0`` prints
@@ -51,9 +60,10 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["DEFAULT_REPLY", "Directives", "FakeUpstream", "Received"]
+__all__ = ["DEFAULT_REPLY", "STRUCTURED_REPLY", "Directives", "FakeUpstream", "Received"]
 
 DEFAULT_REPLY = "Hello from the fake. こんにちは、音楽を作りましょう。"
+STRUCTURED_REPLY = '{"tempo": 120, "key": "A minor", "mood": "切ない"}'
 _REASONS = {
     200: "OK",
     400: "Bad Request",
@@ -172,7 +182,18 @@ def _anthropic_error(status: int) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": f"fake {kind}"}}
 
 
-def _anthropic_events(model: str, pieces: list[str], tokens_in: int, stop: bool) -> list[bytes]:
+def _anthropic_events(
+    model: str, pieces: list[str], tokens_in: int, stop: bool, tool: str | None = None
+) -> list[bytes]:
+    """A streamed message: text deltas, or with ``tool`` (a forced tool) one ``tool_use``
+    block whose input arrives as ``input_json_delta`` pieces, the first one empty as the
+    API sends it."""
+    if tool is None:
+        block: dict[str, Any] = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": p} for p in pieces]
+    else:
+        block = {"type": "tool_use", "id": "toolu_fake", "name": tool, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in ["", *pieces]]
     frames = [
         _sse(
             {
@@ -190,18 +211,11 @@ def _anthropic_events(model: str, pieces: list[str], tokens_in: int, stop: bool)
             },
             "message_start",
         ),
-        _sse(
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-            "content_block_start",
-        ),
+        _sse({"type": "content_block_start", "index": 0, "content_block": block}, "content_block_start"),
         _sse({"type": "ping"}, "ping"),
     ]
     frames += [
-        _sse(
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}},
-            "content_block_delta",
-        )
-        for p in pieces
+        _sse({"type": "content_block_delta", "index": 0, "delta": d}, "content_block_delta") for d in deltas
     ]
     if stop:
         frames += [
@@ -209,7 +223,7 @@ def _anthropic_events(model: str, pieces: list[str], tokens_in: int, stop: bool)
             _sse(
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                    "delta": {"stop_reason": "tool_use" if tool else "end_turn", "stop_sequence": None},
                     "usage": {"output_tokens": len(pieces)},
                 },
                 "message_delta",
@@ -337,6 +351,51 @@ def _continuation_start(token: str) -> int:
     return int(raw.rsplit(b":", 1)[1])
 
 
+def _forced_tool(body: Any) -> str | None:
+    """The tool an Anthropic request forces (``tool_choice`` of type ``tool``), if any."""
+    choice = (body or {}).get("tool_choice") or {}
+    return choice.get("name") if choice.get("type") == "tool" else None
+
+
+def _structured(provider: str, body: Any) -> tuple[bool, str | None]:
+    """Whether ``body`` asks for structured output in its API's own way, and what is wrong
+    with it if the API would refuse it."""
+    body = body or {}
+    if provider == "anthropic":
+        name = _forced_tool(body)
+        if name is None:
+            return False, None
+        tools = {t.get("name"): t for t in body.get("tools") or []}
+        if name not in tools:
+            return True, f"tool_choice names '{name}', which is not in tools"
+        schema = tools[name].get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            return True, "tools.0.input_schema: must be a JSON schema of type object"
+        return True, None
+    if provider == "openai":
+        format_ = body.get("response_format")
+        if not format_ or format_.get("type") != "json_schema":
+            return False, None
+        spec = format_.get("json_schema") or {}
+        if not spec.get("name") or not isinstance(spec.get("schema"), dict):
+            return True, "response_format.json_schema needs a name and a schema"
+        return True, None
+    config = body.get("generationConfig") or {}
+    if "responseJsonSchema" not in config:
+        return False, None
+    if config.get("responseMimeType") != "application/json":
+        return True, "responseJsonSchema needs responseMimeType application/json"
+    if not isinstance(config["responseJsonSchema"], dict):
+        return True, "responseJsonSchema must be a JSON schema"
+    return True, None
+
+
+def _bad_request(provider: str, message: str) -> dict[str, Any]:
+    error = {"anthropic": _anthropic_error, "openai": _openai_error, "gemini": _gemini_error}[provider](400)
+    error["error"]["message"] = message
+    return error
+
+
 # --- the server ---------------------------------------------------------------------------
 
 
@@ -350,8 +409,8 @@ class FakeUpstream:
     ) -> None:
         self.reply_text = reply_text
         self.tls = tls
-        # base model name -> reply text; "json" answers a JSON document (structured output)
-        self.replies: dict[str, str] = {"json": '{"tempo": 120, "key": "A minor"}'}
+        # base model name -> reply text (structured requests get STRUCTURED_REPLY otherwise)
+        self.replies: dict[str, str] = {}
         self.host, self.port = host, port
         self.requests: list[Received] = []
         self.record = True
@@ -516,7 +575,11 @@ class FakeUpstream:
                 ]
                 extra = {"retry-after": plan.retry_after} if plan.status == 429 else None
                 return await self._send(writer, plan.status, error(plan.status), extra)
-            text = self.replies.get(model.split("+")[0], self.reply_text)
+            structured, malformed = _structured(provider, body)
+            if malformed is not None:
+                return await self._send(writer, 400, _bad_request(provider, malformed))
+            default = STRUCTURED_REPLY if structured else self.reply_text
+            text = self.replies.get(model.split("+")[0], default)
             if plan.length is not None:
                 text = (text * (plan.length // max(1, len(text)) + 1))[: plan.length]
             tokens_in = _words(body)
@@ -643,7 +706,7 @@ class FakeUpstream:
             pieces = pieces[:cut]
         stop = cut is None
         if provider == "anthropic":
-            frames = _anthropic_events(model, pieces, tokens_in, stop)
+            frames = _anthropic_events(model, pieces, tokens_in, stop, _forced_tool(body))
             first_piece = 3
             error = _sse(_anthropic_error(529), event="error")
         elif provider == "openai":

@@ -1,12 +1,14 @@
 """An example DAWAI plugin: the ``echo`` provider.
 
 It implements the ``LLMProvider`` port without any SDK: the reply is the user's last
-message, streamed a word at a time with a stop signal, like a real provider.
+message, streamed a word at a time with a stop signal, like a real provider. Structured
+output (``complete_json``, ``stream_json``) is ``{"echo": <the message>}``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -39,15 +41,26 @@ class EchoProvider:
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[ChatEvent]:
         words = self._words(request)
-        for word in words:
+        async for event in self._pieces(request, words):
+            yield event
+
+    async def _pieces(self, request: LLMRequest, pieces: list[str]) -> AsyncIterator[ChatEvent]:
+        for piece in pieces:
             if self._delay:
                 await asyncio.sleep(self._delay)
-            yield TextDelta(word)
-        yield self._usage(request, words)
+            yield TextDelta(piece)
+        yield self._usage(request, pieces)
         yield Finish("stop")
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         return {"echo": "".join(self._words(request))}
+
+    async def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+        # The JSON text of complete_json's value, a word at a time, as a model would write it.
+        text = json.dumps(await self.complete_json(request, schema), ensure_ascii=False)
+        words = text.split(" ")
+        async for event in self._pieces(request, [w + " " for w in words[:-1]] + words[-1:]):
+            yield event
 
     async def aclose(self) -> None:
         return None
