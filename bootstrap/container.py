@@ -7,7 +7,7 @@ functions that call its providers. Tests swap parts with ``container.x.override(
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -75,7 +75,7 @@ class Container(containers.DeclarativeContainer):
     )
     # Called after start-up and after a provider's SDK loads; ``dawai serve`` sets it to
     # ``settle_heap`` (docs/adr/0009). None in tests, which build many apps in one process.
-    heap_settler = providers.Object(None)
+    heap_settler: providers.Object[Callable[[], None] | None] = providers.Object(None)
     provider_pool = providers.Singleton(ProviderPool, catalog, settings, heap_settler)
     provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)
 

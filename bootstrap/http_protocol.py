@@ -56,7 +56,7 @@ def bounded_httptools_protocol() -> type:
     """The subclass (built on first use, so a changed uvicorn fails the check, not an import)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc, valid-type]
+    class BoundedHeadHttpToolsProtocol(HttpToolsProtocol):
         max_head_bytes = MAX_HEAD_BYTES
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ import sys
 from typing import Any
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
 
 from dawai.core.redaction import SECRET_FIELD, redact
 from dawai.core.settings import LogSettings
@@ -33,7 +34,7 @@ __all__ = [
 _QUIET_LIBRARIES = ("httpx", "httpx2", "httpcore", "httpcore2", "anthropic", "openai", "google_genai")
 
 
-def redact_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact_event(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     """Mask secret-named fields and key-shaped strings anywhere in the event."""
     for key, value in list(event.items()):
         if SECRET_FIELD.search(key):
@@ -43,7 +44,7 @@ def redact_event(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, A
     return event
 
 
-def summarize_exception(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+def summarize_exception(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     """A record's exception as its type name only: no stack trace reaches a log line."""
     exc_info = event.pop("exc_info", None)
     event.pop("stack_info", None)

@@ -50,8 +50,10 @@ def render_context(context: str | Mapping[str, Any] | None, max_tracks: int = 16
     lines: list[str] = []
     project = context.get("project")
     if isinstance(project, Mapping):
-        parts = [f"name={_fmt(project['name'])}" if project.get("name") else None]
-        parts.append(f"tempo={_num(project.get('tempo'), ' BPM')}" if _num(project.get("tempo")) else None)
+        parts = [f"name={_fmt(project['name'])}"] if project.get("name") else []
+        tempo = _num(project.get("tempo"), " BPM")
+        if tempo:
+            parts.append(f"tempo={tempo}")
         for key in ("key", "timeSignature"):
             if project.get(key):
                 parts.append(f"{key}={_fmt(project[key], 20)}")
@@ -62,7 +64,7 @@ def render_context(context: str | Mapping[str, Any] | None, max_tracks: int = 16
             parts.append("playing" if project.get("isPlaying") else "stopped")
         if _num(project.get("tracksCount")):
             parts.append(f"tracks={project['tracksCount']}")
-        lines.append("Project: " + ", ".join(p for p in parts if p))
+        lines.append("Project: " + ", ".join(parts))
     track = context.get("currentTrack")
     if isinstance(track, Mapping):
         parts = [f"{k}={_fmt(track[k], 40)}" for k in ("id", "name", "type") if track.get(k) is not None]

@@ -8,6 +8,7 @@ a plugin registers); an explicit ``provider/model``; then the plugins' ``resolve
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 from dawai.core.catalog import Catalog
 from dawai.core.errors import FieldError, InvalidInput, MissingCredentials, NotConfigured
@@ -107,7 +108,11 @@ class ModelRouter:
         key = api_keys.get(provider) or api_key
         if key:
             return key
-        return self._server_key(provider) or self._no_key(provider)
+        server_key = self._server_key(provider)
+        if server_key:
+            return server_key
+        self._require_keyless(provider)
+        return None
 
     def _server_key(self, provider: str) -> str | None:
         endpoint = self._settings.providers.get(provider)
@@ -116,11 +121,10 @@ class ModelRouter:
         setting = self._catalog.providers[provider].key_setting
         return self._environ.get(setting) if setting else None
 
-    def _no_key(self, provider: str) -> None:
+    def _require_keyless(self, provider: str) -> None:
         setting = self._catalog.providers[provider].key_setting
         if setting is not None:
             raise MissingCredentials(provider, setting)
-        return None
 
     def configured(self, provider: str) -> bool:
         entry = self._catalog.providers.get(provider)
@@ -140,7 +144,7 @@ class ModelRouter:
         for name, entry in sorted(self._catalog.providers.items()):
             endpoint = self._settings.providers.get(name)
             models = list(entry.models) + list(endpoint.models if endpoint else ())
-            kind = "model" if entry.plugin.startswith("dawai.") else "plugin"
+            kind: Literal["model", "plugin"] = "model" if entry.plugin.startswith("dawai.") else "plugin"
             for model in dict.fromkeys(models):
                 found.append(ModelInfo(f"{name}/{model}", name, model, kind, self.configured(name)))
         return found

@@ -28,6 +28,8 @@ __all__ = [
 ENTRY_POINT_GROUP = "dawai.plugins"
 log = structlog.get_logger("dawai.plugins")
 _FAILED = object()  # what ``PluginHost._call`` returns when the hook raised
+# What a ``register`` callback builds, one type per ``register_*`` hook.
+_Entry = ProviderEntry | StrategyEntry | VoiceEntry | CompleterEntry
 
 
 class PluginInfo(msgspec.Struct):
@@ -94,7 +96,7 @@ class PluginHost:
         wraps only its own call.
         """
         catalog = self.catalog = Catalog()
-        makers: dict[str, tuple[Callable[[Any], None], type]] = {
+        makers: dict[str, tuple[Callable[[Any], None], type[_Entry]]] = {
             "register_llm_providers": (catalog.add_provider, ProviderEntry),
             "register_prompt_strategies": (catalog.add_strategy, StrategyEntry),
             "register_voices": (catalog.add_voice, VoiceEntry),
@@ -191,7 +193,7 @@ class Registrar:
     a wrapper may read, replace or remove them after its ``yield``.
     """
 
-    def __init__(self, plugin: str, entry_type: type) -> None:
+    def __init__(self, plugin: str, entry_type: type[_Entry]) -> None:
         self.plugin = plugin
         self.entries: list[Any] = []
         self._entry_type = entry_type

@@ -111,7 +111,7 @@ class BoundedJsonRequest(Request[Any, Any, Any]):
     __slots__ = ()
 
     async def json(self) -> Any:
-        state = self.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        state = self.scope.setdefault("state", {})
         if _DECODED in state:
             return state[_DECODED]
         body = await self.body()

@@ -14,6 +14,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from dawai.adapters.http.context import request_id_of
 from dawai.core.errors import (
@@ -215,7 +216,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return _response(problem, request)
 
 
-EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DawaiError: _domain,
     HTTPException: _http,
     Exception: _unexpected,

@@ -57,7 +57,7 @@ class MemorySummaryStore:
         if raw is None:
             return None
         self._entries.move_to_end(project_id)
-        return msgspec.json.decode(raw)
+        return msgspec.json.decode(raw, type=dict[str, Any])
 
     async def put(self, project_id: str, summary: dict[str, Any]) -> None:
         self._entries[project_id] = msgspec.json.encode(summary)
@@ -97,7 +97,9 @@ class MemoryFeedbackStore:
             counts.popitem(last=False)
 
     async def weights(self, user_id: str) -> dict[str, float]:
-        counts = self._users.get(user_id, {})
+        counts = self._users.get(user_id)
+        if counts is None:
+            return {}
         return {candidate: acceptance_weight(a, r) for candidate, (a, r) in counts.items()}
 
     async def aclose(self) -> None:

@@ -17,7 +17,7 @@ Keys, with the default prefix ``dawai:``:
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
@@ -44,6 +44,8 @@ def redis_client(url: str, *, connect_timeout: float = 5.0) -> Redis:
     return aioredis.Redis.from_url(url, socket_connect_timeout=connect_timeout)
 
 
+# redis-py types its replies as ``bytes | str`` (``decode_responses`` is a runtime switch);
+# ``_checked`` refuses a client that decodes, so the replies here are bytes and are cast so.
 def _checked(client: Redis) -> Redis:
     if client.get_connection_kwargs().get("decode_responses"):
         raise ValueError("the Redis stores need a client with decode_responses=False")
@@ -71,7 +73,7 @@ class RedisSummaryStore:
 
     async def get(self, project_id: str) -> dict[str, Any] | None:
         raw = await self._client.get(self.key(project_id))
-        return None if raw is None else msgspec.json.decode(raw)
+        return None if raw is None else msgspec.json.decode(raw, type=dict[str, Any])
 
     async def put(self, project_id: str, summary: dict[str, Any]) -> None:
         await self._client.set(self.key(project_id), msgspec.json.encode(summary), ex=self._ttl)
@@ -134,11 +136,11 @@ class RedisFeedbackStore:
 
     async def record(self, user_id: str, candidate: str, accepted: bool) -> None:
         field = "a:" if accepted else "r:"
-        args = [candidate, field, self._max_candidates, self._ttl or 0]
+        args: list[str | int] = [candidate, field, self._max_candidates, self._ttl or 0]
         await self._record(keys=list(self.keys(user_id)), args=args)
 
     async def weights(self, user_id: str) -> dict[str, float]:
-        fields = await self._client.hgetall(self.keys(user_id)[0])
+        fields = cast("dict[bytes, bytes]", await self._client.hgetall(self.keys(user_id)[0]))
         counts: dict[str, list[int]] = {}
         for name, value in fields.items():
             kind, candidate = name[:2], name[2:].decode()
@@ -174,7 +176,7 @@ class RedisAudioCache:
         return self._prefix + key
 
     async def get(self, key: str) -> bytes | None:
-        return await self._client.get(self.key(key))
+        return cast("bytes | None", await self._client.get(self.key(key)))
 
     async def put(self, key: str, data: bytes) -> None:
         await self._client.set(self.key(key), bytes(data), ex=self._ttl)

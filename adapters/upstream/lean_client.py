@@ -135,6 +135,7 @@ class _LeanClient(httpx2.AsyncClient):
         with request_context(request=request):
             response = await transport.handle_async_request(request)
         response.request = request
+        assert isinstance(response.stream, httpx2.AsyncByteStream)  # an async transport's, as httpx2 checks
         response.stream = BoundAsyncStream(response.stream, start=start)
         response.history = []
         headers = response.headers
