@@ -2,7 +2,7 @@
 
 uvicorn sets no limit on a head read with httptools (``h11_max_incomplete_event_size``
 applies to h11 only): the parser keeps every byte of a header that never ends, so one
-connection sending 300 MiB of head took the server from 60 MiB to 618 MiB of RSS. The
+connection's endless head grows the server's memory without bound (docs/adr/0016). The
 subclass counts what it feeds the parser while a head is open and, past
 ``MAX_HEAD_BYTES``, answers 431 (a problem document) and closes the connection; a head
 that ends in time reaches the app, whose ``HeadGuard`` answers the same 431 for one over

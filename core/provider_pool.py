@@ -16,8 +16,8 @@ Memory stays bounded whatever keys clients send:
   ``2 x client_cache_size x client_shards`` such instances exist.
 
 Each set spreads over ``shards`` instances (independent connection pools) used in turn,
-since one client holding ~1,000 connections spends CPU in proportion to its pool on every
-request (docs/adr/0006). The pool's own index holds a hash of a key, never the key.
+since a client holding many connections spends CPU in proportion to its pool on every
+request (docs/adr/0006 has the measurements). The pool's own index holds a hash of a key, never the key.
 ``on_first_build`` is called after a provider factory builds its first instance in this
 process (its SDK has just loaded).
 """

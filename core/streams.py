@@ -5,8 +5,8 @@ Closing the stream cancels the pump at its current ``await``, which closes the u
 connection (the provider adapters clean up in ``finally``). The buffer is a deque and a
 waiter future per wait; timeouts share one timer per stream, moved only when it fires
 before the waiting reader's own deadline. A streamed chunk costs no ``asyncio.Queue``,
-no ``asyncio.timeout`` and no timer of its own: a heartbeat wait of 10 s that an item
-ends after 10 ms leaves the timer where it is (docs/adr/0006).
+no ``asyncio.timeout`` and no timer of its own: a long heartbeat wait that an item ends
+early leaves the timer where it is (docs/adr/0006).
 """
 
 from __future__ import annotations

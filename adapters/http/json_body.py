@@ -2,9 +2,10 @@
 
 Litestar decodes a JSON body into plain Python values before converting it to the
 handler's struct, and fields typed ``Any`` (``context``) take whatever nesting arrives:
-a body nested ~1,000 deep made the decoder raise ``RecursionError`` (a 500). So every
-route with a ``data`` body is checked before it is decoded, by ``check_json_request``
-(the app's ``before_request`` hook), and decoded by ``BoundedJsonRequest.json()``:
+a deeply nested body made the decoder raise ``RecursionError``, a 500 (docs/adr/0016).
+So every route with a ``data`` body is checked before it is decoded, by
+``check_json_request`` (the app's ``before_request`` hook), and decoded by
+``BoundedJsonRequest.json()``:
 
 - a media type other than ``application/json`` (parameters allowed) is a 415: a
   ``text/plain`` POST is a CORS "simple request" any web page can send without a preflight;

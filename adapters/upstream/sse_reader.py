@@ -1,8 +1,8 @@
 """An incremental Server-Sent Events reader for provider streams.
 
-The SDKs build a typed model for every chunk (~65 µs each); we decode the few fields we
-use with msgspec instead (docs/adr/0007). Lines may end in LF, CRLF or CR, and chunks may
-split anything anywhere, a CRLF included.
+The SDKs build a typed model for every chunk, most of a stream's cost; we decode the few
+fields we use with msgspec instead (docs/adr/0007 has the measurements). Lines may end in
+LF, CRLF or CR, and chunks may split anything anywhere, a CRLF included.
 
 A line, and the data of one event, may hold ``max_event_bytes`` (``upstream.max_event_bytes``);
 past that the stream fails with ``ResponseTooLarge`` before more than the limit and one
