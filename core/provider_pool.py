@@ -117,6 +117,7 @@ class ProviderPool:
             api_key=api_key,
             base_url=base_url,
             connect_timeout=reliability.connect_timeout,
+            pool_timeout=reliability.pool_timeout,
             read_timeout=reliability.total_timeout,
             stall_timeout=reliability.stall_timeout,
             limits=self._settings.upstream,

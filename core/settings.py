@@ -98,6 +98,8 @@ BUILTIN_PROVIDERS: dict[str, ProviderVariables] = {
 
 class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connect_timeout: Positive = 5.0
+    # Seconds a request waits for a connection when upstream.max_connections_per_origin are open.
+    pool_timeout: Positive = 10.0
     # Seconds an upstream may go silent in the middle of a response before it is an error.
     stall_timeout: Positive = 30.0
     first_token_timeout: Positive = 30.0
@@ -112,13 +114,17 @@ class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=Tru
 
 
 class UpstreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """What one upstream response may hold; past a limit it fails as a protocol error
-    before much more than the limit is buffered (docs/adr/0008)."""
+    """What one upstream response may hold (past a limit it fails as a protocol error
+    before much more than the limit is buffered), and how many connections one origin
+    may have open (docs/adr/0008)."""
 
     max_head_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 64 * 1024  # status line and headers
     max_headers: Annotated[int, msgspec.Meta(ge=8)] = 100
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 16 * 1024 * 1024  # a body read whole
     max_event_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024  # one SSE line or event
+    # Per origin and worker process, idle ones included; 0: no cap. A bound on a runaway
+    # rather than a queue: a stream holds its connection for its whole length.
+    max_connections_per_origin: Annotated[int, msgspec.Meta(ge=0)] = 1024
 
 
 # The model a chat (or agent) request gets when it names none: one of the built-in aliases.

@@ -25,7 +25,8 @@ class ProviderConfig(msgspec.Struct, frozen=True):
     name: str
     api_key: str | None = None
     base_url: str | None = None
-    connect_timeout: float = 5.0
+    connect_timeout: float = 5.0  # name resolution, TCP and TLS together
+    pool_timeout: float = 10.0  # the wait for a connection while the per-origin cap is reached
     read_timeout: float = 300.0  # the whole response; its head may take this long
     stall_timeout: float = 30.0  # the most seconds between two pieces of a response
     limits: UpstreamLimits = UpstreamLimits()

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from dawai.adapters.upstream.http1 import ResponseTooLarge
+from dawai.adapters.upstream.slots import PoolExhausted
 from dawai.core.errors import (
     DawaiError,
     RateLimited,
@@ -79,19 +80,22 @@ def status_failure(
     )
 
 
-def _over_limit(exc: BaseException | None) -> ResponseTooLarge | None:
-    """The ``ResponseTooLarge`` behind ``exc`` (the SDKs wrap transport errors), if any."""
+def _ours(exc: BaseException | None) -> ResponseTooLarge | PoolExhausted | None:
+    """The transport's own ``ResponseTooLarge`` or ``PoolExhausted`` behind ``exc`` (the
+    SDKs wrap transport errors), if any: its message names the setting and no secret."""
     for _ in range(8):
-        if exc is None or isinstance(exc, ResponseTooLarge):
+        if exc is None or isinstance(exc, ResponseTooLarge | PoolExhausted):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
 
 
 def connection_failure(provider: str, exc: BaseException, *, timeout: bool = False) -> DawaiError:
-    over = _over_limit(exc)
-    if over is not None:  # our own message: it names the limit and no secret
-        return UpstreamError(f"The {provider} provider's response broke a limit: {over}", provider=provider)
+    ours = _ours(exc)
+    if isinstance(ours, ResponseTooLarge):
+        return UpstreamError(f"The {provider} provider's response broke a limit: {ours}", provider=provider)
+    if ours is not None:  # not retried: the next try would wait as long; a fallback may serve
+        return UpstreamError(f"No connection to the {provider} provider was free: {ours}", provider=provider)
     if timeout:
         return UpstreamTimeout(f"The {provider} provider did not answer in time.", provider=provider)
     return UpstreamError(
@@ -102,7 +106,7 @@ def connection_failure(provider: str, exc: BaseException, *, timeout: bool = Fal
 def broken_stream(provider: str, exc: BaseException, *, started: bool) -> DawaiError:
     """A transport failure while reading a stream: before any event it is an ordinary
     (retryable) connection failure; after one, the reply is cut short."""
-    if not started or _over_limit(exc) is not None:
+    if not started or _ours(exc) is not None:
         return connection_failure(provider, exc, timeout="Timeout" in type(exc).__name__)
     return UpstreamTruncated(
         f"The connection to the {provider} provider broke mid-stream ({type(exc).__name__}).",

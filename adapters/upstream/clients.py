@@ -21,6 +21,7 @@ from httpx2._utils import get_environment_proxies
 
 from dawai.adapters.upstream.http1 import Http1Transport
 from dawai.adapters.upstream.lean_client import lean_client_class
+from dawai.adapters.upstream.slots import ConnectionSlots
 from dawai.ports.llm import ProviderConfig
 
 __all__ = ["http_client_for_sdk", "proxy_mounts", "shared_ssl_context", "ssl_context_for", "upstream_timeout"]
@@ -45,10 +46,21 @@ def _own_ssl_context(ca_bundle: str | None, verify: bool) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=ca_bundle)  # that bundle only, as httpx2's verify=path
 
 
+@functools.cache
+def shared_connection_slots(cap: int) -> ConnectionSlots:
+    """One cap per origin for every SDK client of the process (``upstream.max_connections_per_origin``)."""
+    return ConnectionSlots(cap)
+
+
 def upstream_timeout(config: ProviderConfig) -> httpx2.Timeout:
-    """``stall_timeout`` between bytes, ``connect_timeout`` to connect, ``read_timeout``
-    for the rest."""
-    return httpx2.Timeout(config.read_timeout, read=config.stall_timeout, connect=config.connect_timeout)
+    """``stall_timeout`` between bytes, ``connect_timeout`` to connect, ``pool_timeout``
+    for a connection under the cap, ``read_timeout`` for the rest."""
+    return httpx2.Timeout(
+        config.read_timeout,
+        read=config.stall_timeout,
+        connect=config.connect_timeout,
+        pool=config.pool_timeout,
+    )
 
 
 def http_client_for_sdk(
@@ -68,7 +80,12 @@ def http_client_for_sdk(
         connect = 5.0 if connect_timeout is None else connect_timeout
         config = ProviderConfig("", read_timeout=read, stall_timeout=read, connect_timeout=connect)
     tls = ssl_context_for(config)
-    transport = Http1Transport(ssl_context=tls, head_timeout=config.read_timeout, limits=config.limits)
+    transport = Http1Transport(
+        ssl_context=tls,
+        head_timeout=config.read_timeout,
+        limits=config.limits,
+        connection_slots=shared_connection_slots(config.limits.max_connections_per_origin),
+    )
     return lean_client_class(client_class)(
         transport=transport, mounts=proxy_mounts(tls), timeout=upstream_timeout(config)
     )
@@ -84,8 +101,9 @@ def proxy_mounts(ssl_context: ssl.SSLContext | None = None) -> dict[str, httpx2.
     proxies = get_environment_proxies()
     if not any(proxies.values()):
         return {}
-    # As Http1Transport: no cap on open connections (httpx2's default of 100 would queue
-    # the 101st stream), 32 kept idle.
+    # No cap on open connections: httpx2's would count per SDK client, bounding nothing for
+    # the process while queueing its 101st stream (upstream.max_connections_per_origin
+    # applies to Http1Transport's hosts only, docs/adr/0008); 32 kept idle.
     limits = httpx2.Limits(max_connections=None, max_keepalive_connections=32)
     tls = shared_ssl_context() if ssl_context is None else ssl_context
     return {

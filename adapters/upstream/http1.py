@@ -9,13 +9,18 @@ arrives; the measurements that led here are in docs/adr/0008.
 * Pool: up to ``max_idle_per_origin`` idle connections per origin, the most recently
   used taken first, O(1) to take and to give back; one closed by the server, or idle
   longer than ``keepalive_expiry``, is dropped (a timer sweeps them out while no
-  request comes).
+  request comes). Open connections, idle or busy, are capped per origin by
+  ``ConnectionSlots`` (``slots.py``; ``limits.max_connections_per_origin``, shared by
+  every transport handed the same instance): at the cap a request closes the oldest idle
+  connection to make room, or waits in turn, up to the pool timeout, for a connection
+  given back (handed to it as it is) or a slot freed (``PoolExhausted`` after that).
   A reused connection that the server had already closed is retried once on a new one,
   as long as not one byte of the response had arrived, and the request never left or its
   method is idempotent (a POST the upstream may have read fails as a connection error,
   for the caller's retry policy to judge). Interim 1xx responses are skipped; bytes after
   a complete response retire its connection.
-* Timeouts: ``connect`` while connecting; ``head_timeout`` (the provider's whole-response
+* Timeouts: ``pool`` while waiting at the cap; ``connect`` while connecting (name
+  resolution, TCP and TLS together); ``head_timeout`` (the provider's whole-response
   timeout) for the response head and the body's first byte (a reply sent whole only
   starts once it is written; a stream's first token is the core's to time); after that,
   ``read`` (the request's own ``timeout`` extension: the stall timeout) between bytes of
@@ -54,6 +59,7 @@ from typing import Any
 import httptools
 import httpx2
 
+from dawai.adapters.upstream.slots import ConnectionSlots, Gate
 from dawai.core.settings import UpstreamLimits
 
 __all__ = ["Http1Transport", "ResponseTooLarge", "response_chunks"]
@@ -87,6 +93,7 @@ class _Connection(asyncio.Protocol):
         self.idle_since = 0.0
         self.expiry = 0.0  # seconds it may stay idle, set when it goes back to the pool
         self.active = False  # an exchange is under way (between start and release)
+        self.gate: Gate | None = None  # the cap's slot it holds while open
         self._parser = httptools.HttpResponseParser(self)
         self._reset()
 
@@ -177,6 +184,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.gate is not None:
+            self._free_slot()
         if self.complete or self.error is not None:
             return
         if exc is None and self.headers_done.done() and self._delimited_by_close():
@@ -363,6 +372,14 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None and not self.closed:
             self.closed = True
             self.transport.close()
+        if self.gate is not None:
+            self._free_slot()
+
+    def _free_slot(self) -> None:
+        gate, self.gate = self.gate, None
+        if gate is not None:
+            gate.idle.pop(self, None)
+            gate.free()
 
 
 class _Body(httpx2.AsyncByteStream):
@@ -427,9 +444,12 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         max_keepalive_expiry: float = 60.0,
         head_timeout: float | None = None,
         limits: UpstreamLimits | None = None,
+        connection_slots: ConnectionSlots | None = None,
     ) -> None:
         """``head_timeout``: the wait for a response head (None: the request's ``read``
-        timeout); ``keepalive_expiry``: idle seconds when the server says none."""
+        timeout); ``keepalive_expiry``: idle seconds when the server says none;
+        ``connection_slots``: the cap on open connections per origin, shared with other
+        transports (default: this transport's own, ``limits.max_connections_per_origin``)."""
         if ssl_context is not None:
             ssl_context.set_alpn_protocols(_ALPN)
         self._ssl = ssl_context
@@ -438,6 +458,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._max_expiry = max_keepalive_expiry
         self._head_timeout = head_timeout
         self._limits = limits or UpstreamLimits()
+        self._slots = connection_slots or ConnectionSlots(self._limits.max_connections_per_origin)
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
@@ -452,6 +473,8 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         now = loop.time()
         while idle:
             conn = idle.pop()  # the most recently used is the likeliest to be alive
+            if conn.gate is not None:
+                conn.gate.idle.pop(conn, None)
             if conn.loop is not loop:  # left over from another event loop: unusable here
                 _close_on_its_loop(conn, loop)
                 continue
@@ -473,12 +496,21 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             conn.close()
             return
         conn._reset()  # ready for the next exchange
+        gate = conn.gate
+        if gate is not None and gate.waiters:  # at the cap, with requests waiting in turn
+            handed = gate.hand_over(conn, self)
+            if handed is not None:
+                if not handed:  # the first waiter is another transport's: it gets the slot
+                    conn.close()
+                return
         conn.expiry = expiry
         conn.idle_since = now = conn.loop.time()
         idle = self._idle.setdefault(conn.origin, [])
         if len(idle) >= self._max_idle:
             _close_on_its_loop(idle.pop(0), conn.loop)  # the oldest goes
         idle.append(conn)
+        if gate is not None:
+            gate.idle[conn] = None
         due = now + expiry
         if self._sweeper is None or self._sweeper_loop is not conn.loop or due < self._sweep_at:
             if self._sweeper is not None and self._sweeper_loop is conn.loop:
@@ -517,6 +549,27 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         if next_due is not None and not self._closed:
             self._sweeper_loop, self._sweep_at = loop, next_due
             self._sweeper = loop.call_at(next_due, self._sweep)
+
+    async def _open(
+        self, loop: asyncio.AbstractEventLoop, origin: tuple[bytes, bytes, int], request: httpx2.Request
+    ) -> tuple[_Connection, bool]:
+        """A new connection, once the cap leaves a slot for it; or a pooled one that this
+        transport gave back while the request waited in turn (``True``)."""
+        timeouts = request.extensions.get("timeout") or {}
+        gate = self._slots.gate(loop, origin)
+        if gate is not None and not gate.take():
+            where = f"{origin[1].decode('ascii')}:{origin[2]}"
+            handed = await gate.wait(self, timeouts.get("pool"), where)
+            if handed is not None:
+                return handed, True
+        try:
+            conn = await self._connect(loop, origin, request, timeouts.get("connect"))
+        except BaseException:
+            if gate is not None:
+                gate.free()
+            raise
+        conn.gate = gate
+        return conn, False
 
     async def _connect(
         self,
@@ -573,9 +626,10 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         conn = self._idle_connection(origin, loop)
         reused = conn is not None
+        may_retry = True
         while True:
             if conn is None:
-                conn = await self._connect(loop, origin, request, timeouts.get("connect"))
+                conn, reused = await self._open(loop, origin, request)
             sent = False
             try:
                 conn.start(payload, read_timeout, head_timeout, head_only)
@@ -587,11 +641,11 @@ class Http1Transport(httpx2.AsyncBaseTransport):
                 raise httpx2.ReadTimeout("The upstream sent no response within the read timeout.") from None
             except httpx2.RemoteProtocolError:
                 conn.close()
-                if reused and not conn.received_any and (not sent or method in _IDEMPOTENT):
+                if may_retry and reused and not conn.received_any and (not sent or method in _IDEMPOTENT):
                     # The server had closed this idle connection: once more, on a new one.
                     # A POST only if it never left: the upstream may have read it (a second,
                     # billed completion), so the caller's retry policy decides instead.
-                    conn, reused = None, False
+                    conn, may_retry = None, False
                     continue
                 raise
             except BaseException:

@@ -681,8 +681,8 @@ def test_bytes_after_the_response_in_the_same_segment_are_dropped_with_the_conne
 
 def test_every_sdk_adapter_sends_with_the_configured_connect_and_read_timeouts(upstream):
     """google-genai turns its one timeout into every phase's; the adapters' requests carry
-    ``connect_timeout``, and ``stall_timeout`` as the read timeout between bytes, as
-    configured, whatever the SDK."""
+    ``connect_timeout``, ``pool_timeout``, and ``stall_timeout`` as the read timeout between
+    bytes, as configured, whatever the SDK."""
     from dawai.adapters.providers.anthropic import AnthropicProvider
     from dawai.adapters.providers.gemini import GeminiProvider
     from dawai.adapters.providers.openai import OpenAIProvider
@@ -708,6 +708,7 @@ def test_every_sdk_adapter_sends_with_the_configured_connect_and_read_timeouts(u
                 api_key="k",
                 base_url=upstream.base_url + suffix,
                 connect_timeout=1.5,
+                pool_timeout=3.0,
                 read_timeout=42.0,
                 stall_timeout=7.0,
             )
@@ -723,4 +724,4 @@ def test_every_sdk_adapter_sends_with_the_configured_connect_and_read_timeouts(u
 
     run(main())
     assert len(seen) == 6
-    assert all((t["connect"], t["read"], t["pool"]) == (1.5, 7.0, 42.0) for t in seen), seen
+    assert all((t["connect"], t["read"], t["pool"]) == (1.5, 7.0, 3.0) for t in seen), seen

@@ -94,7 +94,7 @@ def test_without_a_proxy_nothing_is_mounted(environment):
     mounts = proxy_mounts()
     assert mounts["all://localhost"] is None
     assert not isinstance(mounts["https://"], Http1Transport)
-    pool = mounts["https://"]._pool  # as Http1Transport: no cap on open connections
+    pool = mounts["https://"]._pool  # no per-client cap on open connections
     assert pool._max_connections is None or pool._max_connections > 10_000
 
 
