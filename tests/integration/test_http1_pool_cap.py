@@ -112,17 +112,17 @@ def test_the_cap_is_shared_across_transports_and_an_idle_connection_makes_room()
         slots = ConnectionSlots(1)
         for name in "abcd":
             held.release(name)
-        async with held.server as server:
-            async with _client(_capped(1, slots)) as one, _client(_capped(1, slots)) as other:
-                assert (await one.get(f"{server.url}/a")).text == "a"  # left idle in one's pool
-                assert (await other.get(f"{server.url}/b")).text == "b"  # closes it to connect
-                streamed = await one.send(one.build_request("GET", f"{server.url}/c"), stream=True)
-                waiting = asyncio.create_task(other.get(f"{server.url}/d"))
-                await asyncio.sleep(0.05)
-                assert not waiting.done()  # one's response holds the only slot
-                await streamed.aread()
-                await streamed.aclose()  # given back: closed, so that other's request gets the slot
-                assert (await waiting).text == "d"
+        one, other = _client(_capped(1, slots)), _client(_capped(1, slots))
+        async with held.server as server, one, other:
+            assert (await one.get(f"{server.url}/a")).text == "a"  # left idle in one's pool
+            assert (await other.get(f"{server.url}/b")).text == "b"  # closes it to connect
+            streamed = await one.send(one.build_request("GET", f"{server.url}/c"), stream=True)
+            waiting = asyncio.create_task(other.get(f"{server.url}/d"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()  # one's response holds the only slot
+            await streamed.aread()
+            await streamed.aclose()  # given back: closed, so that other's request gets the slot
+            assert (await waiting).text == "d"
         return held.most_open, server.connections
 
     most_open, connections = run(main())
