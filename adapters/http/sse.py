@@ -1,12 +1,24 @@
 """Server-Sent Events: one JSON object per ``data:`` line, then ``[DONE]``.
 
-``SSEResponse`` writes a chat stream straight to the ASGI ``send``: the frames of every
-event already waiting go out in one write, a comment heartbeat fills silences, errors
-after the first byte go in-band, and a client that leaves cancels the upstream at once.
-When the server begins to stop (``StreamDrain``), an open stream closes its upstream and
-ends with an in-band 503 ``error`` event and ``[DONE]``, not a cut body.
-It replaces Litestar's ``Stream`` here, whose anyio task group and per-chunk generator
-hops cost more than the rest of the stream (docs/adr/0006).
+``sse_response`` is the one responder every streamed route uses (chat now; the agent and
+job progress later): given an ``EventStream`` (a ``GatewayStream`` for model output) and
+an encoder for its items, it
+
+- waits until the stream has opened or failed (``EventStream.opened``: for a gateway
+  stream, until the gateway has kept a first token; judging it is the gateway's), while
+  watching for the client leaving (499, the upstream cancelled), the server stopping
+  (``StreamDrain``: a 503 problem, nothing sent yet) and the heartbeat interval (past it,
+  the response starts with a heartbeat and waits on in the body);
+- answers a failure before the first byte as a problem document, and after it as an
+  in-band ``error`` event, then ``[DONE]``;
+- writes the body straight to the ASGI ``send`` (``SSEResponse``): the frames of every
+  item already waiting go out in one write, a comment heartbeat fills silences, a client
+  that leaves cancels the upstream at once, and when the server begins to stop an open
+  stream closes its upstream and ends with an in-band 503 ``error`` event and ``[DONE]``.
+
+It replaces Litestar's ``Stream``, whose anyio task group and per-chunk generator hops
+cost more than the rest of the stream; nothing here costs a task or a timer per item
+(docs/adr/0006).
 """
 
 from __future__ import annotations
@@ -17,7 +29,7 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar import Request
+from litestar import Request, Response
 from litestar.response import Stream
 from litestar.response.base import ASGIResponse
 
@@ -29,14 +41,15 @@ from dawai.core.models import Finish
 from dawai.core.streams import EventStream
 
 __all__ = [
-    "CLIENT_GONE",
     "DONE",
     "HEARTBEAT",
     "SSE_HEADERS",
+    "Encoder",
     "SSEResponse",
+    "chat_frames",
     "error_frame",
-    "first_event",
     "frame",
+    "sse_response",
     "write_events",
 ]
 
@@ -46,8 +59,10 @@ HEARTBEAT = b": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _encode = msgspec.json.Encoder().encode
 
+Encoder = Callable[[Any], bytes]
+"""An item's frames (``frame(...)`` of its wire form), or ``b""`` to send nothing for it."""
 
-CLIENT_GONE = object()
+_CLIENT_GONE = object()
 # Most upstreams answer quickly; only a slower first token pays for watching the client.
 _FAST_PATH_SECONDS = 0.05
 
@@ -57,26 +72,23 @@ async def _disconnected(receive: Callable[[], Awaitable[Any]]) -> None:
         pass
 
 
-async def first_event(
+async def _opening(
     stream: EventStream[Any],
     receive: Callable[[], Awaitable[Any]],
     heartbeat: float,
-    drain: StreamDrain | None = None,
+    drain: StreamDrain | None,
 ) -> Any:
-    """The stream's first item, ``None`` if ``heartbeat`` passed first (the response then
-    starts with a heartbeat), or ``CLIENT_GONE`` if the client left while we waited —
-    in which case the upstream is cancelled instead of running on for nobody. If the
-    server begins to stop (``drain``) while we wait, the upstream is closed and
-    ``ServerShuttingDown`` raised: no response has started, so it is a 503 problem."""
-    try:
-        item = await stream.next(min(_FAST_PATH_SECONDS, heartbeat))
-    except StopAsyncIteration:
-        return None
-    if item is not None:
-        return item
+    """``True`` once the stream has opened, ``False`` if ``heartbeat`` passed first (the
+    response then starts with a heartbeat), or ``_CLIENT_GONE`` if the client left while
+    we waited — in which case the upstream is cancelled instead of running on for nobody.
+    A failure before the stream opened is raised. If the server begins to stop
+    (``drain``) while we wait, the upstream is closed and ``ServerShuttingDown`` raised:
+    no response has started, so it is a 503 problem."""
+    if await stream.opened(min(_FAST_PATH_SECONDS, heartbeat)):
+        return True
     loop = asyncio.get_running_loop()
     watcher = loop.create_task(_disconnected(receive))
-    waiter = loop.create_task(stream.next(heartbeat))
+    waiter = loop.create_task(stream.opened(heartbeat))
     stopping = loop.create_future()
     unregister = None
     if drain is not None:
@@ -86,21 +98,41 @@ async def first_event(
     try:
         await asyncio.wait((watcher, waiter, stopping), return_when=asyncio.FIRST_COMPLETED)
         if waiter.done():
-            try:
-                return waiter.result()
-            except StopAsyncIteration:
-                return None
+            return waiter.result()
         waiter.cancel()
         await stream.aclose()
         if not watcher.done():
             raise ServerShuttingDown()
-        return CLIENT_GONE
+        return _CLIENT_GONE
     finally:
         if unregister is not None:
             unregister()
         watcher.cancel()
         waiter.cancel()
         stopping.cancel()
+
+
+async def sse_response(
+    request: Request[Any, Any, Any],
+    stream: EventStream[Any],
+    heartbeat: float,
+    *,
+    encode: Encoder | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """The response for a streamed route: ``stream``'s items as SSE frames (``encode``;
+    by default ``chat_frames``), heartbeats every ``heartbeat`` seconds of silence, then
+    ``[DONE]``. Awaited by the handler: a failure before the stream opens raises here
+    (the problem document), a client gone meanwhile is a bare 499."""
+    try:
+        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY)  # the server stopping: a 503
+        opened = await _opening(stream, request.receive, heartbeat, drain)
+    except BaseException:
+        await stream.aclose()
+        raise
+    if opened is _CLIENT_GONE:
+        return Response(b"", status_code=499)
+    return SSEResponse(stream, opened, heartbeat, headers=headers or SSE_HEADERS, encode=encode)
 
 
 def frame(payload: Any) -> bytes:
@@ -113,11 +145,11 @@ def error_frame(exc: DawaiError) -> bytes:
     return frame(StreamError(StreamErrorInfo(problem.status, problem.title, problem.detail)))
 
 
-def _frame_of(item: Any) -> bytes:
-    if item is None:
-        return HEARTBEAT
+def chat_frames(item: Any) -> bytes:
+    """A model stream's items: ``TextDelta`` and ``Usage`` as they are, ``Finish`` as
+    nothing (the stop signal is ours; the client's is ``[DONE]``)."""
     if isinstance(item, Finish):
-        return b""  # the stop signal is ours; the client's is [DONE]
+        return b""
     return frame(item)
 
 
@@ -135,25 +167,30 @@ async def _read(stream: EventStream[Any], timeout: float | None) -> tuple[Any, b
 
 
 async def write_events(
-    stream: EventStream[Any], first: Any, heartbeat: float, write: Callable[[bytes], Awaitable[None]]
+    stream: EventStream[Any],
+    opened: bool,
+    heartbeat: float,
+    write: Callable[[bytes], Awaitable[None]],
+    encode: Encoder = chat_frames,
 ) -> bytes:
-    """Write the frames of a stream whose first item (``None``: still waiting) was read
-    already; events that are already waiting go out together. Returns the last frames,
-    ending with ``[DONE]``, for the caller to send with the end of the body. A failing
-    ``write`` propagates: it is the client's connection, not the upstream, that failed."""
-    item = first
+    """Write the frames of a stream that has opened (``opened`` false: whose heartbeat
+    interval passed first, so the body starts with a heartbeat); items that are already
+    waiting go out together. Returns the last frames, ending with ``[DONE]``, for the
+    caller to send with the end of the body. A failing ``write`` propagates: it is the
+    client's connection, not the upstream, that failed."""
+    out = b"" if opened else HEARTBEAT
     while True:
-        out = _frame_of(item)
         while stream.has_pending:
             item, tail = await _read(stream, None)
             if tail is not None:
                 return out + tail
-            out += _frame_of(item)
+            out += encode(item)
         if out:
             await write(out)
         item, tail = await _read(stream, heartbeat)
         if tail is not None:
             return tail
+        out = HEARTBEAT if item is None else encode(item)
 
 
 class _SSEApp:
@@ -163,12 +200,13 @@ class _SSEApp:
         self,
         head: ASGIResponse,
         stream: EventStream[Any],
-        first: Any,
+        opened: bool,
         heartbeat: float,
+        encode: Encoder,
         drain: StreamDrain | None,
     ) -> None:
-        self._head, self._stream, self._first, self._heartbeat = head, stream, first, heartbeat
-        self._drain = drain
+        self._head, self._stream, self._opened, self._heartbeat = head, stream, opened, heartbeat
+        self._encode, self._drain = encode, drain
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         task = asyncio.current_task()
@@ -199,7 +237,7 @@ class _SSEApp:
                 draining = True
                 last = error_frame(ServerShuttingDown()) + DONE
             else:
-                last = await write_events(self._stream, self._first, self._heartbeat, write)
+                last = await write_events(self._stream, self._opened, self._heartbeat, write, self._encode)
             live = False
             await send({"type": "http.response.body", "body": last, "more_body": False})
         except asyncio.CancelledError:
@@ -221,13 +259,19 @@ class _SSEApp:
 
 
 class SSEResponse(Stream):
-    """A ``text/event-stream`` response for an ``EventStream`` of chat events."""
+    """A ``text/event-stream`` response for an ``EventStream`` that has opened (or whose
+    heartbeat interval passed first: ``opened`` false); ``sse_response`` builds one."""
 
     def __init__(
-        self, stream: EventStream[Any], first: Any, heartbeat: float, headers: dict[str, str] | None = None
+        self,
+        stream: EventStream[Any],
+        opened: bool,
+        heartbeat: float,
+        headers: dict[str, str] | None = None,
+        encode: Encoder | None = None,
     ) -> None:
         super().__init__((), media_type="text/event-stream", headers=headers)
-        self._events = (stream, first, heartbeat)
+        self._events = (stream, opened, heartbeat, encode or chat_frames)
 
     def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
         head = super().to_asgi_response(app, request, **kwargs)

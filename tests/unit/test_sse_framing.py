@@ -36,7 +36,7 @@ def test_any_text_is_one_frame_that_round_trips(text):
     assert parse(raw) == [{"type": "text", "content": text}]
 
 
-async def _body(items, heartbeat=10.0, first_timeout=None):
+async def _body(items, heartbeat=10.0, open_timeout=None, encode=None):
     async def source():
         for item in items:
             if isinstance(item, float):
@@ -47,14 +47,14 @@ async def _body(items, heartbeat=10.0, first_timeout=None):
                 yield item
 
     stream = EventStream(source())
-    first = await stream.next(first_timeout)
+    opened = await stream.opened(open_timeout)
     written: list[bytes] = []
 
     async def write(data: bytes) -> None:
         written.append(data)
 
     try:
-        last = await write_events(stream, first, heartbeat, write)
+        last = await write_events(stream, opened, heartbeat, write, *([encode] if encode else []))
     finally:
         await stream.aclose()
     assert last.endswith(DONE)
@@ -80,7 +80,7 @@ def test_error_after_first_byte_is_in_band_then_done():
 
 
 def test_heartbeat_comments_while_waiting():
-    body = asyncio.run(_body([0.12, TextDelta("late"), Finish()], heartbeat=0.05, first_timeout=0.01))
+    body = asyncio.run(_body([0.12, TextDelta("late"), Finish()], heartbeat=0.05, open_timeout=0.01))
     assert body.startswith(HEARTBEAT)
     assert body.count(HEARTBEAT) >= 2
     assert body.endswith(DONE)
@@ -119,7 +119,7 @@ def test_a_failing_write_is_the_clients_failure_not_the_upstreams():
 
     async def main():
         stream = EventStream(_source_of([TextDelta("a"), 0.01, TextDelta("b"), Finish()]))
-        first = await stream.next()
+        opened = await stream.opened()
         attempts: list[bytes] = []
 
         async def write(data: bytes) -> None:
@@ -128,7 +128,7 @@ def test_a_failing_write_is_the_clients_failure_not_the_upstreams():
 
         try:
             with pytest.raises(OSError):
-                await write_events(stream, first, 10.0, write)
+                await write_events(stream, opened, 10.0, write)
         finally:
             await stream.aclose()
         return attempts
@@ -143,3 +143,34 @@ async def _source_of(items):
             await asyncio.sleep(item)
         else:
             yield item
+
+
+def test_an_encoder_chooses_each_items_frames():
+    """The responder is not chat's alone: another stream (job progress, the agent) gives
+    its own encoder; an item it encodes as nothing is skipped."""
+
+    def progress(item):
+        return b"" if item == "skip" else frame({"type": "progress", "done": item})
+
+    body = asyncio.run(_body([1, "skip", 2], encode=progress))
+    assert parse(body) == [{"type": "progress", "done": 1}, {"type": "progress", "done": 2}, "[DONE]"]
+
+
+def test_a_stream_that_is_open_writes_its_first_items_in_one_write():
+    async def main():
+        stream = EventStream(_source_of([TextDelta("a"), TextDelta("b"), 0.01, Finish()]))
+        assert await stream.opened(1.0)
+        await asyncio.sleep(0)  # let the pump buffer what it has
+        writes: list[bytes] = []
+
+        async def write(data: bytes) -> None:
+            writes.append(data)
+
+        try:
+            last = await write_events(stream, True, 10.0, write)
+        finally:
+            await stream.aclose()
+        return writes, last
+
+    writes, last = asyncio.run(main())
+    assert writes == [frame(TextDelta("a")) + frame(TextDelta("b"))] and last == DONE

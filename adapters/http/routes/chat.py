@@ -9,11 +9,10 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
-from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.openapi import event_stream, problem_responses
 from dawai.adapters.http.route_set import API_PREFIXES, RouteSet
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
-from dawai.adapters.http.sse import CLIENT_GONE, SSE_HEADERS, SSEResponse, first_event
+from dawai.adapters.http.sse import sse_response
 from dawai.core.chat import ChatInput, ChatService
 from dawai.core.models import ChatMessage, TextDelta, Usage
 
@@ -46,17 +45,7 @@ async def _stream_chat(
     """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
     ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
     ``error`` event. A comment heartbeat is sent while waiting."""
-    stream = chat.stream(to_input(data))
-    heartbeat = chat.heartbeat_interval
-    try:
-        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY)  # the server stopping: a 503
-        first = await first_event(stream, request.receive, heartbeat, drain)
-    except BaseException:
-        await stream.aclose()
-        raise
-    if first is CLIENT_GONE:
-        return Response(b"", status_code=499)
-    return SSEResponse(stream, first, heartbeat, headers=SSE_HEADERS)
+    return await sse_response(request, chat.stream(to_input(data)), chat.heartbeat_interval)
 
 
 # What ChatService can raise before a reply (or a stream's first byte).
