@@ -184,7 +184,7 @@ class LLMGateway:
                 return exc.retry_after if exc.retry_after <= self._rel.max_retry_wait else None
         elif not (isinstance(exc, UpstreamError) and exc.retryable):
             return None
-        backoff = min(self._rel.backoff_max, self._rel.backoff_base * 2**attempt)
+        backoff = min(self._rel.backoff_max, self._rel.backoff_base * 2.0**attempt)
         return backoff * (0.5 + self._jitter() / 2)
 
     async def _with_retries(

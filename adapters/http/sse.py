@@ -89,12 +89,17 @@ async def _opening(
     loop = asyncio.get_running_loop()
     watcher = loop.create_task(_disconnected(receive))
     waiter = loop.create_task(stream.opened(heartbeat))
-    stopping = loop.create_future()
+    stopping: asyncio.Future[None] = loop.create_future()
+
+    def stop_waiting() -> None:
+        if not stopping.done():
+            stopping.set_result(None)
+
     unregister = None
     if drain is not None:
-        unregister = drain.register(lambda: stopping.done() or stopping.set_result(None))
+        unregister = drain.register(stop_waiting)
         if drain.requested:
-            stopping.set_result(None)
+            stop_waiting()
     try:
         await asyncio.wait((watcher, waiter, stopping), return_when=asyncio.FIRST_COMPLETED)
         if waiter.done():

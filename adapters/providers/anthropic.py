@@ -189,8 +189,8 @@ class AnthropicProvider(RawKeyViews):
         finally:
             await response.aclose()
         stop = (stop_reason or "end_turn") if finished else None
-        for event in stream_end(self.name, stop, Usage(input_tokens, output_tokens), "message_stop"):
-            yield event
+        for last in stream_end(self.name, stop, Usage(input_tokens, output_tokens), "message_stop"):
+            yield last
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         """Forced tool use: the model must call a tool whose input is the schema."""

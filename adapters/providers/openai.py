@@ -125,9 +125,9 @@ class OpenAIProvider(RawKeyViews):
     async def _complete(self, body: dict[str, Any]) -> LLMReply:
         response = await self._post(body, stream=False)
         chunk = decode_upstream(_decode_chunk, response.content, self.name, "reply")
-        if not chunk.choices or chunk.choices[0].finish_reason is None:
+        choice = chunk.choices[0] if chunk.choices else None
+        if choice is None or choice.finish_reason is None:
             raise UpstreamTruncated(f"The {self.name} reply has no finish_reason.", provider=self.name)
-        choice = chunk.choices[0]
         if choice.message is not None and choice.message.refusal:
             raise self._refused()
         usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens) if chunk.usage else None
