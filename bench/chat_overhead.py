@@ -13,7 +13,7 @@ starting its next stream when one ends; they time each stream that starts while 
 others are streaming, which is what N concurrent users look like in steady state.
 
     .venv/bin/python bench/chat_overhead.py [--provider openai|anthropic|google] [--quick]
-        [--levels 1,10,100,1000] [--held 10,100] [--workers N]
+        [--levels 1,10,100,1000] [--held 10,100] [--workers N] [--transport dawai|httpx]
 
 Prints a table, then one line ``JSON {...}``. Goals (2 cores): added TTFT p50 <= 1 ms at
 1 stream, p99 <= 10 ms at 100 streams (printed for both ways), zero errors at 1,000,
@@ -255,6 +255,12 @@ def main() -> int:
     )
     parser.add_argument("--held-seconds", type=float, default=6.0, help="how long each held level runs")
     parser.add_argument(
+        "--transport",
+        choices=("dawai", "httpx"),
+        default="dawai",
+        help="llm.transport of the server under test (dawai serve, floor-litestar-sdk)",
+    )
+    parser.add_argument(
         "--server",
         choices=("dawai", "floor-raw", "floor-litestar", "floor-litestar-sdk"),
         default="dawai",
@@ -278,6 +284,7 @@ def main() -> int:
         dawai_port = free_port()
         env.update(fake_upstream_env(f"http://{HOST}:{fake_port}"))
         env["DAWAI_FIRST_TOKEN_TIMEOUT"] = "120"
+        env["DAWAI_LLM_TRANSPORT"] = args.transport
         if args.server == "dawai":
             command = ["-m", "dawai.bootstrap.cli", "serve", "--workers", str(args.workers)]
         else:  # a reference proxy (bench/floor_proxies.py)
@@ -312,7 +319,7 @@ def main() -> int:
         stop(server)
         stop(fake)
     print(
-        f"chat overhead: {args.server}, provider {args.provider}, "
+        f"chat overhead: {args.server}, provider {args.provider}, transport {args.transport}, "
         f"{args.chunks} chunks x {args.delay * 1000:g} ms, "
         f"{os.cpu_count()} cores"
     )
@@ -360,6 +367,7 @@ def main() -> int:
             {
                 "server": args.server,
                 "provider": args.provider,
+                "transport": args.transport,
                 "rows": rows,
                 "throughput": tput,
                 "rss_after_mb": round(idle_after, 1),

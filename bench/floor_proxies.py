@@ -12,7 +12,8 @@ frames and ``[DONE]``. No validation beyond that, no keys, no prompt, no retries
 - ``litestar-sdk``: ``litestar``, but the upstream request goes through the official
   ``openai`` SDK (``client.post``, on DAWAI's ``Http1Transport`` and lean client, the body
   read raw), which every provider call must (DEVELOPERS.md): the least any compliant
-  implementation costs on this machine.
+  implementation costs on this machine. ``DAWAI_LLM_TRANSPORT=httpx`` puts it on httpx2's
+  own transport instead, as it does ``dawai serve``.
 
 They exist to be measured by ``bench/chat_overhead.py --server floor-raw`` (or
 ``floor-litestar``, ``floor-litestar-sdk``), so that DAWAI's figures can be read against
@@ -26,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -246,7 +248,10 @@ def _sdk() -> tuple[Any, Any, Any]:
 
         logging.getLogger("httpx2").setLevel(logging.WARNING)  # as in dawai serve
 
-        http = http_client_for_sdk(openai.DefaultAsyncHttpxClient, ProviderConfig("floor"))
+        transport = os.environ.get("DAWAI_LLM_TRANSPORT", "dawai")  # as dawai serve reads it
+        http = http_client_for_sdk(
+            openai.DefaultAsyncHttpxClient, ProviderConfig("floor", transport=transport)
+        )
         base = f"http://{HOST}:{UPSTREAM_PORT}/v1"
         client = openai.AsyncOpenAI(api_key="floor", base_url=base, max_retries=0, http_client=http)
         _SDK.extend((client, post_raw, response_chunks))

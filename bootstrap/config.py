@@ -54,6 +54,7 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_PROMPT_STRATEGY": (("llm", "prompt_strategy"), str),
     "DAWAI_MAX_TOKENS": (("llm", "max_tokens"), str),
     "DAWAI_CLIENT_SHARDS": (("llm", "client_shards"), str),
+    "DAWAI_LLM_TRANSPORT": (("llm", "transport"), str.lower),
     "DAWAI_CONNECT_TIMEOUT": (("reliability", "connect_timeout"), str),
     "DAWAI_POOL_TIMEOUT": (("reliability", "pool_timeout"), str),
     "DAWAI_STALL_TIMEOUT": (("reliability", "stall_timeout"), str),

@@ -124,6 +124,7 @@ class ProviderPool:
             options=dict(endpoint.options) if endpoint else {},
             ca_bundle=endpoint.ca_bundle if endpoint else None,
             verify=endpoint.verify if endpoint else True,
+            transport=self._settings.llm.transport,
         )
 
     def _evict(self) -> None:

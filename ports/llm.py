@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
@@ -33,6 +33,9 @@ class ProviderConfig(msgspec.Struct, frozen=True):
     options: dict[str, Any] = {}
     ca_bundle: str | None = None  # a PEM file trusted instead of the system's CAs
     verify: bool = True  # False: TLS certificates are not checked (logged at start-up)
+    # Who moves the bytes under the SDK clients (``llm.transport``): our HTTP/1.1 transport,
+    # or httpx2's own (docs/adr/0018).
+    transport: Literal["dawai", "httpx"] = "dawai"
 
 
 @runtime_checkable

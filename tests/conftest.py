@@ -88,6 +88,16 @@ def _no_real_provider_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
 
 
+# ``llm.transport``: every provider test that goes through the SDKs runs on each.
+TRANSPORTS = ("dawai", "httpx")
+
+
+@pytest.fixture(params=TRANSPORTS)
+def llm_transport(request: pytest.FixtureRequest) -> str:
+    """Each of ``llm.transport``'s values in turn."""
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
 def upstream() -> Iterator[Any]:
     """The loopback fake of the Anthropic, OpenAI and Gemini APIs (one per test session)."""

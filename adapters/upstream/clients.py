@@ -1,5 +1,6 @@
 """The HTTP client every SDK sends through: the SDK's own client class on
-``Http1Transport`` (docs/adr/0008) with the fast paths of ``lean_client_class``
+``Http1Transport`` (docs/adr/0008), or httpx2's own transport when ``llm.transport`` says
+so (docs/adr/0018), with the fast paths of ``lean_client_class``
 (docs/adr/0010), one shared TLS context, and the environment's proxies.
 
 Building a TLS context reads the trust store; done per SDK client, it would make each
@@ -20,11 +21,19 @@ import httpx2
 from httpx2._utils import get_environment_proxies
 
 from dawai.adapters.upstream.http1 import Http1Transport
+from dawai.adapters.upstream.httpx_transport import HttpxTransport
 from dawai.adapters.upstream.lean_client import lean_client_class
 from dawai.adapters.upstream.slots import ConnectionSlots
 from dawai.ports.llm import ProviderConfig
 
-__all__ = ["http_client_for_sdk", "proxy_mounts", "shared_ssl_context", "ssl_context_for", "upstream_timeout"]
+__all__ = [
+    "http_client_for_sdk",
+    "proxy_mounts",
+    "shared_ssl_context",
+    "ssl_context_for",
+    "upstream_timeout",
+    "upstream_transport",
+]
 
 
 @functools.cache
@@ -80,14 +89,25 @@ def http_client_for_sdk(
         connect = 5.0 if connect_timeout is None else connect_timeout
         config = ProviderConfig("", read_timeout=read, stall_timeout=read, connect_timeout=connect)
     tls = ssl_context_for(config)
-    transport = Http1Transport(
+    return lean_client_class(client_class)(
+        transport=upstream_transport(config, tls), mounts=proxy_mounts(tls), timeout=upstream_timeout(config)
+    )
+
+
+def upstream_transport(
+    config: ProviderConfig, tls: ssl.SSLContext | None = None
+) -> httpx2.AsyncBaseTransport:
+    """What ``config.transport`` names (``llm.transport``): ``Http1Transport``, or httpx2's
+    own under ``HttpxTransport`` (docs/adr/0018), each on ``tls`` (default: the provider's
+    context, ``ssl_context_for``) with the same timeouts and limits."""
+    tls = ssl_context_for(config) if tls is None else tls
+    if config.transport == "httpx":
+        return HttpxTransport(ssl_context=tls, head_timeout=config.read_timeout, limits=config.limits)
+    return Http1Transport(
         ssl_context=tls,
         head_timeout=config.read_timeout,
         limits=config.limits,
         connection_slots=shared_connection_slots(config.limits.max_connections_per_origin),
-    )
-    return lean_client_class(client_class)(
-        transport=transport, mounts=proxy_mounts(tls), timeout=upstream_timeout(config)
     )
 
 

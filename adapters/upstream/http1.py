@@ -33,7 +33,7 @@ arrives; the measurements that led here are in docs/adr/0008.
   closes, with no more than the limit and one socket read held.
 * Trailers are dropped, never merged into the headers. A 101 is an error; a ``HEAD``
   response ends at its head (and its connection is not reused); methods other than
-  ``_METHODS`` are refused before anything is sent. A body read after its response was
+  ``METHODS`` are refused before anything is sent. A body read after its response was
   closed raises ``httpx2.StreamClosed``.
 * Idle connections expire after ``keepalive_expiry`` (shorter than the 5 s common
   servers keep them), or one second before the server's own ``Keep-Alive: timeout``,
@@ -62,12 +62,12 @@ import httpx2
 from dawai.adapters.upstream.slots import ConnectionSlots, Gate
 from dawai.core.settings import UpstreamLimits
 
-__all__ = ["Http1Transport", "ResponseTooLarge", "response_chunks"]
+__all__ = ["METHODS", "Http1Transport", "ResponseTooLarge", "response_chunks"]
 
 _HIGH_WATER = 1 << 20  # buffered body bytes before reading from the socket pauses
 _DEFAULT_PORTS = {b"http": 80, b"https": 443}
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})  # others are refused
 _KEEP_ALIVE_TIMEOUT = re.compile(rb"timeout\s*=\s*(\d{1,9})", re.IGNORECASE)
 _ALPN = ["http/1.1"]
 
@@ -425,10 +425,11 @@ class _Body(httpx2.AsyncByteStream):
 
 
 def response_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
-    """The body of a streamed response as it arrives: straight from ``Http1Transport``
-    when it carried the response unencoded, else through httpx2's own decoding."""
+    """The body of a streamed response as it arrives: straight from the transport
+    (``Http1Transport``, ``HttpxTransport``: its ``dawai_body``) when it carried the
+    response unencoded, else through httpx2's own decoding."""
     body = response.extensions.get("dawai_body")
-    if isinstance(body, _Body) and "content-encoding" not in response.headers:
+    if body is not None and "content-encoding" not in response.headers:
         response.is_stream_consumed = True
         return body.chunks()
     return response.aiter_bytes()
@@ -613,7 +614,7 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         if scheme not in _DEFAULT_PORTS:
             raise httpx2.UnsupportedProtocol(f"Unsupported URL scheme {url.scheme!r}.")
         method = request.method
-        if method not in _METHODS:
+        if method not in METHODS:
             raise httpx2.UnsupportedProtocol(f"Unsupported method {method[:20]!r}; nothing was sent.")
         origin = (scheme, url.raw_host, url.port or _DEFAULT_PORTS[scheme])
         payload = await _serialize(request)

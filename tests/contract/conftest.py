@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import TRANSPORTS
 from tests.contract.harness import echo_harness, scripted_harness, upstream_harness
 from tests.fakes.llm_upstream import FakeUpstream
 
@@ -24,7 +25,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def _harnesses():
     found = [scripted_harness()]
-    found += [upstream_harness(p, _fake()) for p in ("anthropic", "openai", "google")]
+    found += [
+        upstream_harness(p, _fake(), transport)
+        for transport in TRANSPORTS
+        for p in ("anthropic", "openai", "google")
+    ]
     echo = echo_harness()
     if echo is not None:
         found.append(echo)

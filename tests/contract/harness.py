@@ -70,8 +70,9 @@ def echo_harness() -> Harness | None:
     return Harness("echo-plugin", make, lambda _s, message: message, structured)
 
 
-def upstream_harness(provider: str, fake: object) -> Harness:
-    """One of our SDK adapters, pointed at the loopback fake upstream."""
+def upstream_harness(provider: str, fake: object, transport: str = "dawai") -> Harness:
+    """One of our SDK adapters, pointed at the loopback fake upstream, on ``transport``
+    (``llm.transport``)."""
     from tests.fakes.llm_upstream import DEFAULT_REPLY, STRUCTURED_REPLY
 
     directives = {
@@ -96,7 +97,9 @@ def upstream_harness(provider: str, fake: object) -> Harness:
             from dawai.adapters.providers.openai import OpenAIProvider as cls  # type: ignore[assignment]
 
             base = fake.openai_base_url  # type: ignore[attr-defined]
-        config = ProviderConfig(name=provider, api_key="test-key", base_url=base, read_timeout=10)
+        config = ProviderConfig(
+            name=provider, api_key="test-key", base_url=base, read_timeout=10, transport=transport
+        )
         return cls(config), "fake" + directives[scenario]
 
     def structured() -> tuple[LLMProvider, str, object]:
@@ -108,7 +111,7 @@ def upstream_harness(provider: str, fake: object) -> Harness:
         return made, "fake+chunks=9+cut_after=3"
 
     return Harness(
-        provider,
+        provider if transport == "dawai" else f"{provider}-{transport}",
         make,
         lambda scenario, _m: DEFAULT_REPLY if scenario in ("ok", "japanese") else None,
         structured,

@@ -19,7 +19,9 @@ KEYS = ("sk-ant-api03-", "sk-proj-", "AIza")
 
 
 @pytest.fixture
-def client(client_for, upstream, tmp_path):
+def client(client_for, upstream, tmp_path, llm_transport):
+    """A client on each ``llm.transport`` in turn."""
+
     def make(extra_toml: str = "", **env: str):
         config = tmp_path / "dawai.toml"
         config.write_text(
@@ -28,6 +30,7 @@ def client(client_for, upstream, tmp_path):
             f'base_url = "{upstream.base_url}/compat/v1"\n'
             "[reliability]\nbackoff_base = 0.01\nbackoff_max = 0.05\n" + extra_toml
         )
+        env = {"DAWAI_LLM_TRANSPORT": llm_transport, **env}
         return client_for(make_settings(upstream_env(upstream, DAWAI_CONFIG=str(config), **env)))
 
     upstream.reset()
@@ -149,8 +152,9 @@ def test_server_error_is_retried_then_502(client, upstream, provider):
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 @pytest.mark.parametrize("path", ["/api/chat", "/api/stream/chat"])
-def test_retry_then_success(client, upstream, provider, path):
-    model = f"{provider}/fake-{provider}{path.replace('/', '-')}+status=503+fail_times=1"
+def test_retry_then_success(client, upstream, llm_transport, provider, path):
+    # fail_times counts per model string, for the whole session: one string per case.
+    model = f"{provider}/fake-{provider}{path.replace('/', '-')}-{llm_transport}+status=503+fail_times=1"
     response = client().post(path, json={"message": "x", "model": model})
     assert response.status_code == 200
     assert DEFAULT_REPLY[:5] in response.text

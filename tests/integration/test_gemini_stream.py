@@ -64,10 +64,19 @@ async def _sdk_reply(provider: GeminiProvider, request: LLMRequest) -> LLMReply:
     return LLMReply(_text(response), _usage(response), _finish(response))
 
 
-def _both_ways(upstream, request: LLMRequest, ours: Way, theirs: Way) -> tuple[object, object]:
+_TRANSPORT = "dawai"
+
+
+def _both_ways(
+    upstream, transport: str, request: LLMRequest, ours: Way, theirs: Way
+) -> tuple[object, object]:
+    """``ours`` then ``theirs`` on one provider, on ``transport`` (``llm.transport``)."""
+
     async def main():
         provider = GeminiProvider(
-            ProviderConfig(name="google", api_key="AIza-test", base_url=upstream.base_url)
+            ProviderConfig(
+                name="google", api_key="AIza-test", base_url=upstream.base_url, transport=transport
+            )
         )
         try:
             return await ours(provider, request), await theirs(provider, request)
@@ -101,11 +110,13 @@ def _texts(events: list[object]) -> str:
     ("system", "temperature", "model"),
     [("You are a producer. 日本語で。", None, "fake+chunks=5"), ("", 0.7, "models/fake"), (" ", 0.0, "fake")],
 )
-def test_a_stream_sends_and_reads_what_the_sdk_itself_would(upstream, system, temperature, model):
+def test_a_stream_sends_and_reads_what_the_sdk_itself_would(
+    upstream, llm_transport, system, temperature, model
+):
     request = LLMRequest(
         model=model, system=system, messages=HISTORY, max_tokens=321, temperature=temperature
     )
-    ours, theirs = _both_ways(upstream, request, _our_events, _sdk_events)
+    ours, theirs = _both_ways(upstream, llm_transport, request, _our_events, _sdk_events)
     assert ours == theirs
     assert isinstance(ours[-2], Usage) and ours[-1] == Finish("STOP")
     _same_requests(upstream, 1)
@@ -113,11 +124,11 @@ def test_a_stream_sends_and_reads_what_the_sdk_itself_would(upstream, system, te
 
 
 @pytest.mark.parametrize("temperature", [None, 0.3])
-def test_a_reply_sends_and_reads_what_the_sdk_itself_would(upstream, temperature):
+def test_a_reply_sends_and_reads_what_the_sdk_itself_would(upstream, llm_transport, temperature):
     request = LLMRequest(
         model="fake", system="Be brief.", messages=HISTORY, max_tokens=50, temperature=temperature
     )
-    ours, theirs = _both_ways(upstream, request, _our_reply, _sdk_reply)
+    ours, theirs = _both_ways(upstream, llm_transport, request, _our_reply, _sdk_reply)
     assert ours == theirs and ours.text and ours.finish_reason == "STOP"
     _same_requests(upstream, 1)
     assert upstream.requests[-1].query == ""
@@ -130,33 +141,33 @@ def test_a_reply_sends_and_reads_what_the_sdk_itself_would(upstream, temperature
         "continue_after=2+cut_after=2",  # the connection dropped after a checkpoint token
     ],
 )
-def test_a_stream_that_continues_is_followed_as_the_sdk_follows_it(upstream, directives):
+def test_a_stream_that_continues_is_followed_as_the_sdk_follows_it(upstream, llm_transport, directives):
     request = LLMRequest(model=f"fake+chunks=6+{directives}", system="s", messages=HISTORY, max_tokens=99)
-    ours, theirs = _both_ways(upstream, request, _our_events, _sdk_events)
+    ours, theirs = _both_ways(upstream, llm_transport, request, _our_events, _sdk_events)
     assert _texts(ours) == _texts(theirs) == DEFAULT_REPLY
     assert ours[-2:] == theirs[-2:] and ours[-1] == Finish("STOP")
     _same_requests(upstream, 2)
     assert "continuationToken" in upstream.requests[-1].body
 
 
-def test_a_reply_that_continues_is_followed_as_the_sdk_follows_it(upstream):
+def test_a_reply_that_continues_is_followed_as_the_sdk_follows_it(upstream, llm_transport):
     request = LLMRequest(model="fake+chunks=6+continue_after=2", system="s", messages=HISTORY, max_tokens=99)
-    ours, theirs = _both_ways(upstream, request, _our_reply, _sdk_reply)
+    ours, theirs = _both_ways(upstream, llm_transport, request, _our_reply, _sdk_reply)
     assert ours == theirs and ours.text == DEFAULT_REPLY and ours.finish_reason == "STOP"
     _same_requests(upstream, 2)
 
 
-def test_an_error_document_in_a_200_stream_is_the_error_the_sdk_raises(upstream):
+def test_an_error_document_in_a_200_stream_is_the_error_the_sdk_raises(upstream, llm_transport):
     request = LLMRequest(model="fake+chunks=6+raw_error_after=2", system="", messages=HISTORY, max_tokens=9)
-    ours, theirs = _both_ways(upstream, request, _our_events, _sdk_events)
+    ours, theirs = _both_ways(upstream, llm_transport, request, _our_events, _sdk_events)
     assert [type(e).__name__ for e in ours[:2]] == ["TextDelta", "TextDelta"]
     assert ours[2:] == theirs[2:] == ["RateLimited"]
 
 
 @pytest.mark.parametrize("model", ["../models/x", "fake?alt=json", "a&b", ""])
-def test_model_names_the_sdk_refuses_are_invalid_input(upstream, model):
+def test_model_names_the_sdk_refuses_are_invalid_input(upstream, llm_transport, model):
     request = LLMRequest(model=model, system="", messages=HISTORY[:1], max_tokens=10)
-    ours, _ = _both_ways(upstream, request, _our_events, _our_events)
+    ours, _ = _both_ways(upstream, llm_transport, request, _our_events, _our_events)
     assert ours == ["InvalidInput"]
     with pytest.raises(InvalidInput):
-        _both_ways(upstream, request, _our_reply, _our_reply)
+        _both_ways(upstream, llm_transport, request, _our_reply, _our_reply)
