@@ -77,10 +77,17 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _plugins(args: argparse.Namespace) -> int:
+    from dawai.adapters.internals import plugin_states, verdicts
     from dawai.plugins.manager import build_plugin_manager
 
     host = build_plugin_manager(load_settings())
-    infos = list(host.infos.values())
+    loaded = {name for name, info in host.infos.items() if info.status == "loaded"}
+    # Every SDK the loaded plugins use is imported here, so each private part is checked.
+    checks = verdicts(load=True, plugins=loaded.__contains__)
+    infos = [
+        msgspec.structs.replace(info, status=status, warnings=warnings)
+        for info, status, warnings in plugin_states(host.infos.values(), checks)
+    ]
     if args.json:
         sys.stdout.write(msgspec.json.format(msgspec.json.encode(infos)).decode() + "\n")
         return 0
@@ -89,10 +96,18 @@ def _plugins(args: argparse.Namespace) -> int:
         print(f"{info.name:<22} {info.status:<9} {origin}")
         if info.error:
             print(f"    error: {info.error}")
+        if info.status == "degraded":
+            for warning in info.warnings:
+                print(f"    degraded: {warning}")
         for kind, names in info.registered.items():
             print(f"    {kind}: {', '.join(names)}")
     for plugin, problem in host.catalog.problems:
         print(f"warning: {plugin}: {problem}")
+    print("private parts of dependencies (docs/adr/0021):")
+    for check in checks:
+        print(f"  {check.name:<28} {check.status:<9} {check.relies_on}")
+        if check.reason:
+            print(f"    reason: {check.reason}; using {check.fallback} instead")
     return 0
 
 

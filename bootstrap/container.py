@@ -13,6 +13,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from dawai.adapters.http.drain import StreamDrain
+from dawai.adapters.internals import Verdict, verdicts
 from dawai.adapters.stores import (
     MemoryAudioCache,
     MemoryFeedbackStore,
@@ -56,6 +57,13 @@ def _by_backend(backend: Any, client: Any, memory: type, shared: type) -> provid
     )
 
 
+def _internal_checks(host: PluginHost) -> list[Verdict]:
+    """The private parts of dependencies the loaded built-in providers rely on, as checked
+    so far (docs/adr/0021)."""
+    infos = host.infos
+    return verdicts(plugins=lambda name: name in infos and infos[name].status == "loaded")
+
+
 async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
     """Closes every SDK client (and its connection pool) at shutdown."""
     yield pool
@@ -68,6 +76,8 @@ class Container(containers.DeclarativeContainer):
 
     plugin_host = providers.Singleton(build_plugin_manager, settings)
     catalog = providers.Callable(lambda host: host.catalog, plugin_host)
+    # Checked again on every call: an SDK's own checks run when it loads.
+    internal_checks = providers.Callable(_internal_checks, plugin_host)
 
     environ = providers.Object(os.environ)
     model_router = providers.Singleton(

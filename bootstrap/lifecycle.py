@@ -3,8 +3,11 @@ hooks (``app_for``), so the HTTP adapter opens and closes nothing itself.
 
 Start-up fails fast on a prompt strategy that is not registered, logs each routing
 problem (a fallback or alias that routes nowhere) and each provider whose TLS certificates
-are not verified (``verify = false``), opens the container's resources and
-settles the heap (docs/adr/0009); shutdown closes the resources (SDK clients, Redis).
+are not verified (``verify = false``), checks the private parts of dependencies the
+providers rely on (those whose library loads cheaply now, each SDK's when it loads; a
+changed one is logged, reported by ``/health`` and served by its public path:
+docs/adr/0021), opens the container's resources and settles the heap (docs/adr/0009);
+shutdown closes the resources (SDK clients, Redis).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ async def start(container: Any) -> None:
     for name, endpoint in container.settings().providers.items():
         if not endpoint.verify:
             log.warning("tls_verification_off", provider=name, setting=f"providers.{name}.verify")
+    container.internal_checks()  # each one found changed is logged as it is found
     await _maybe_await(container.init_resources())
     settle = container.heap_settler()
     if settle is not None:

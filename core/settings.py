@@ -148,7 +148,7 @@ class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     client_cache_size: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 64
     # How many independent SDK clients (connection pools) one credential set spreads over.
     client_shards: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
-    # What carries every provider's HTTP: our HTTP/1.1 transport or httpx2's own (docs/adr/0018).
+    # What carries every provider's HTTP: our HTTP/1.1 transport or httpx2's own (docs/adr/0020).
     transport: Literal["dawai", "httpx"] = "dawai"
 
 

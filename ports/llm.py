@@ -34,7 +34,7 @@ class ProviderConfig(msgspec.Struct, frozen=True):
     ca_bundle: str | None = None  # a PEM file trusted instead of the system's CAs
     verify: bool = True  # False: TLS certificates are not checked (logged at start-up)
     # Who moves the bytes under the SDK clients (``llm.transport``): our HTTP/1.1 transport,
-    # or httpx2's own (docs/adr/0018).
+    # or httpx2's own (docs/adr/0020).
     transport: Literal["dawai", "httpx"] = "dawai"
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "ChatResponse",
     "HealthResponse",
     "HistoryItem",
+    "InternalOut",
     "ModelOut",
     "ModelsResponse",
     "PluginOut",
@@ -97,6 +98,18 @@ class PluginOut(msgspec.Struct, frozen=True):
     warnings: list[str] = []
 
 
+class InternalOut(msgspec.Struct, frozen=True):
+    """A private part of a dependency the adapters rely on (docs/adr/0021): ``ok`` (as
+    verified), ``degraded`` (changed: ``reason``; the adapters take ``fallback``), or
+    ``unchecked`` (its library has not loaded yet)."""
+
+    name: str
+    status: Literal["ok", "degraded", "unchecked"]
+    relies_on: str
+    fallback: str
+    reason: str | None = None
+
+
 class HealthResponse(msgspec.Struct, frozen=True):
     status: Literal["ok", "degraded"]
     version: str
@@ -104,6 +117,7 @@ class HealthResponse(msgspec.Struct, frozen=True):
     voices: list[str]
     plugins: list[PluginOut]
     store: str
+    internals: list[InternalOut] = []
 
 
 class StreamErrorInfo(msgspec.Struct, frozen=True):

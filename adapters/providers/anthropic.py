@@ -2,8 +2,9 @@
 
 The SDK builds, authenticates and sends each request and maps error statuses to its
 exceptions; we ask it for the raw response and decode the events with msgspec
-(docs/adr/0007). One instance serves every key: ``with_key`` gives a view that sends its
-key per request over the shared client.
+(docs/adr/0007), or, should its private raw-response header change, read the body of its
+public ``with_streaming_response`` the same way (docs/adr/0021). One instance serves every
+key: ``with_key`` gives a view that sends its key per request over the shared client.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import anthropic
 import httpx2
 import msgspec
 
+from dawai.adapters.internals import ANTHROPIC_RAW_STREAMS, usable
 from dawai.adapters.providers.failures import (
     broken_stream,
     connection_failure,
@@ -22,7 +24,7 @@ from dawai.adapters.providers.failures import (
     status_failure,
     stream_end,
 )
-from dawai.adapters.providers.raw import NO_KEY, RawKeyViews, key_template, post_raw
+from dawai.adapters.providers.raw import NO_KEY, RawKeyViews, key_template, post_raw, public_stream
 from dawai.adapters.upstream.clients import http_client_for_sdk
 from dawai.adapters.upstream.http1 import response_chunks
 from dawai.adapters.upstream.sse_reader import sse_events
@@ -97,6 +99,8 @@ class AnthropicProvider(RawKeyViews):
             http_client=http_client_for_sdk(anthropic.DefaultAsyncHttpxClient, config),
         )
         self._auth = key_template(self._client.auth_headers, config.api_key, {"X-Api-Key": NO_KEY})
+        # Streams read raw through the SDK's private header, or its public path (docs/adr/0021).
+        self._raw_path = usable(ANTHROPIC_RAW_STREAMS)
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -122,6 +126,8 @@ class AnthropicProvider(RawKeyViews):
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
+            if stream and not self._raw_path:  # the raw-response header is not as verified
+                return await public_stream(self._client.messages, body, self._options)
             return await post_raw(self._client, "/v1/messages", body, stream=stream, options=self._options)
         except anthropic.AnthropicError as exc:
             raise self._failure(exc) from None

@@ -14,12 +14,15 @@ adapters do (docs/adr/0007, 0011). What the public methods add is kept:
 
 Closing the response closes its connection, so the upstream sees the client leave. One
 instance serves every key: ``with_key`` gives a view that sends its key per request over
-the shared SDK client.
+the shared SDK client. Should the API client's private methods change shape
+(``raw_path_problem``), replies and streams go through the public methods instead
+(docs/adr/0021).
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +32,7 @@ from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
 
+from dawai.adapters.internals import GEMINI_RAW_PATH, usable
 from dawai.adapters.providers.failures import (
     broken_stream,
     connection_failure,
@@ -45,13 +49,18 @@ from dawai.adapters.providers.gemini_wire import (
     total_usage,
 )
 from dawai.adapters.providers.raw import NO_KEY
-from dawai.adapters.upstream.clients import http_client_for_sdk, ssl_context_for, upstream_timeout
+from dawai.adapters.upstream.clients import (
+    http_client_for_sdk,
+    shared_ssl_context,
+    ssl_context_for,
+    upstream_timeout,
+)
 from dawai.adapters.upstream.http1 import response_chunks
 from dawai.core.errors import DawaiError, UpstreamError, UpstreamTruncated
 from dawai.core.models import ChatEvent, LLMReply, LLMRequest, TextDelta, Usage
 from dawai.ports.llm import ProviderConfig
 
-__all__ = ["GeminiProvider"]
+__all__ = ["GeminiProvider", "raw_path_problem"]
 
 _KEY_HEADER = "x-goog-api-key"  # as google-genai writes it: its headers are a plain dict
 
@@ -110,6 +119,7 @@ class GeminiProvider:
         )
         # Never None: the SDK would then look for a key in the environment.
         self._client = genai.Client(vertexai=False, api_key=config.api_key or NO_KEY, http_options=options)
+        self._raw_path = usable(GEMINI_RAW_PATH)  # else the public methods (docs/adr/0021)
 
     def with_key(self, api_key: str | None) -> GeminiProvider:
         """A view sending ``api_key`` over this instance's SDK client (``KeyedProvider``)."""
@@ -141,6 +151,8 @@ class GeminiProvider:
         return UpstreamError(f"The {self.name} provider failed ({type(exc).__name__}).", provider=self.name)
 
     async def complete(self, request: LLMRequest) -> LLMReply:
+        if not self._raw_path:
+            return await self._public_reply(request)
         sent = await self._send(request, "generateContent", stream=False)
         body = sent.response_stream[0] if sent.response_stream else b""
         reply = decode_upstream(decode_chunk, body, self.name, "reply")
@@ -214,6 +226,13 @@ class GeminiProvider:
         return self._stream(request, schema)
 
     async def _stream(self, request: LLMRequest, schema: dict[str, Any] | None) -> AsyncIterator[ChatEvent]:
+        if not self._raw_path:
+            json_config = _json_config(schema) if schema is not None else {}
+            async for event in self._sdk_stream(
+                self._public_args(request, **json_config), None, resumed=False
+            ):
+                yield event
+            return
         sent = await self._send(request, "streamGenerateContent", stream=True, schema=schema)
         response = sent.response_stream
         reason: str | None = None
@@ -257,24 +276,54 @@ class GeminiProvider:
         except Exception as exc:
             raise self._failure(exc) from None
 
-    async def _sdk_stream(self, args: dict[str, Any], before: Usage | None) -> AsyncIterator[ChatEvent]:
-        """The rest of a stream through the SDK's own ``generate_content_stream``; its
-        usage counts on from ``before``."""
+    async def _sdk_stream(
+        self, args: dict[str, Any], before: Usage | None, *, resumed: bool = True
+    ) -> AsyncIterator[ChatEvent]:
+        """The rest of a stream (``resumed``), or a whole one, through the SDK's own
+        ``generate_content_stream``; its usage counts on from ``before``."""
         reason: str | None = None
         usage: Usage | None = None
+        started = resumed
         try:
             async for chunk in await self._client.aio.models.generate_content_stream(**args):
+                if not started:
+                    self._refuse_blocked(chunk)
+                    started = True
                 text = _text(chunk)
                 if text:
                     yield TextDelta(text)
                 usage = _usage(chunk) or usage
                 reason = _finish(chunk) or reason
+        except DawaiError:
+            raise
         except genai_errors.APIError as exc:
             raise self._failure(exc) from None
-        except Exception as exc:  # the reply had begun before this request: a broken stream
-            raise broken_stream(self.name, exc, started=True) from None
+        except Exception as exc:  # once the reply has begun, a broken stream
+            raise (broken_stream(self.name, exc, started=True) if started else self._failure(exc)) from None
         for event in stream_end(self.name, reason, total_usage(before, usage), "a finishReason"):
             yield event
+
+    def _public_args(self, request: LLMRequest, **config: Any) -> dict[str, Any]:
+        model_path(request.model)  # a name the raw path would refuse is refused here too
+        return self._args(request, **config)
+
+    async def _public_reply(self, request: LLMRequest) -> LLMReply:
+        """A reply through the SDK's public ``generate_content`` (which follows
+        continuation tokens itself)."""
+        reply = await self._sdk_reply(self._public_args(request))
+        self._refuse_blocked(reply)
+        reason = _finish(reply)
+        if reason is None:
+            raise UpstreamTruncated(f"The {self.name} reply has no finishReason.", provider=self.name)
+        return LLMReply(_text(reply), _usage(reply), reason)
+
+    def _refuse_blocked(self, response: types.GenerateContentResponse) -> None:
+        feedback = response.prompt_feedback
+        if not response.candidates and feedback is not None and feedback.block_reason:
+            reason = getattr(feedback.block_reason, "value", feedback.block_reason)
+            raise UpstreamError(
+                f"The {self.name} provider blocked the prompt ({reason}).", provider=self.name
+            )
 
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         args = self._args(request, **_json_config(schema))
@@ -286,3 +335,47 @@ class GeminiProvider:
             return
         await self._client.aio.aclose()
         await self._http.aclose()  # google-genai leaves a client it was given open
+
+
+# The API client's private methods ``_send`` calls, with the parameters
+# tests/integration/test_gemini_stream.py verified side by side (``self`` left out).
+_CALLED = {
+    "_build_request": ("http_method", "path", "request_dict", "http_options"),
+    "_async_request": ("http_request", "http_options", "stream"),
+}
+
+
+def raw_path_problem() -> str | None:
+    """``None`` when google-genai's API client has the shape the raw path uses and the
+    side-by-side tests verified, else what differs (``dawai.adapters.internals``)."""
+    from google.genai import _api_client
+
+    api_class = getattr(_api_client, "BaseApiClient", None)
+    if api_class is None:
+        return "google.genai._api_client.BaseApiClient is gone"
+    for name, expected in _CALLED.items():
+        found = getattr(api_class, name, None)
+        if found is None:
+            return f"BaseApiClient.{name} is gone"
+        got = tuple(p for p in inspect.signature(found).parameters if p != "self")
+        if got != expected:
+            return f"BaseApiClient.{name} takes ({', '.join(got)}), not ({', '.join(expected)})"
+    if not inspect.iscoroutinefunction(api_class._async_request):
+        return "BaseApiClient._async_request is no longer a coroutine function"
+    answer = tuple(inspect.signature(_api_client.HttpResponse).parameters)
+    if answer[:2] != ("headers", "response_stream"):
+        return f"HttpResponse takes ({', '.join(answer)}), not (headers, response_stream, ...)"
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(lambda _: httpx2.Response(204)), trust_env=False)
+    options = types.HttpOptions(
+        base_url="http://127.0.0.1:9", client_args={"verify": shared_ssl_context()}, httpx_async_client=http
+    )
+    api = getattr(genai.Client(vertexai=False, api_key=NO_KEY, http_options=options).aio, "_api_client", None)
+    if not isinstance(api, api_class):
+        return "genai.Client().aio._api_client is no longer a BaseApiClient"
+    built = api._build_request("post", "models/probe:generateContent", {"contents": []})
+    headers = getattr(built, "headers", None)
+    if not isinstance(headers, dict) or _KEY_HEADER not in headers or not hasattr(built, "timeout"):
+        return f"_build_request no longer gives a request with headers ({_KEY_HEADER}) and a timeout"
+    if "models/probe:generateContent" not in str(getattr(built, "url", "")):
+        return "_build_request no longer puts the path in the request's url"
+    return None

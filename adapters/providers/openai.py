@@ -2,7 +2,9 @@
 
 The SDK builds, authenticates and sends each request and maps error statuses to its
 exceptions; we ask it for the raw response and decode the body with msgspec, which
-costs a fraction of the SDK's per-chunk models (docs/adr/0007). One instance serves every
+costs a fraction of the SDK's per-chunk models (docs/adr/0007); should the SDK's private
+raw-response header change, streams go through its public ``with_streaming_response``
+instead, read the same way (docs/adr/0021). One instance serves every
 key: ``with_key`` gives a view that sends its key per request over the shared client.
 """
 
@@ -15,6 +17,7 @@ import httpx2
 import msgspec
 import openai
 
+from dawai.adapters.internals import OPENAI_RAW_STREAMS, usable
 from dawai.adapters.providers.failures import (
     broken_stream,
     connection_failure,
@@ -22,7 +25,7 @@ from dawai.adapters.providers.failures import (
     status_failure,
     stream_end,
 )
-from dawai.adapters.providers.raw import NO_KEY, RawKeyViews, key_template, post_raw
+from dawai.adapters.providers.raw import NO_KEY, RawKeyViews, key_template, post_raw, public_stream
 from dawai.adapters.upstream.clients import http_client_for_sdk
 from dawai.adapters.upstream.http1 import response_chunks
 from dawai.adapters.upstream.sse_reader import sse_events
@@ -89,6 +92,8 @@ class OpenAIProvider(RawKeyViews):
         self._auth = key_template(
             self._client.auth_headers, config.api_key, {"Authorization": f"Bearer {NO_KEY}"}
         )
+        # Streams read raw through the SDK's private header, or its public path (docs/adr/0021).
+        self._raw_path = usable(OPENAI_RAW_STREAMS)
 
     def _body(self, request: LLMRequest, **extra: Any) -> dict[str, Any]:
         messages = [{"role": "system", "content": request.system}] if request.system else []
@@ -113,6 +118,8 @@ class OpenAIProvider(RawKeyViews):
 
     async def _post(self, body: dict[str, Any], *, stream: bool) -> httpx2.Response:
         try:
+            if stream and not self._raw_path:  # the raw-response header is not as verified
+                return await public_stream(self._client.chat.completions, body, self._options)
             return await post_raw(
                 self._client, "/chat/completions", body, stream=stream, options=self._options
             )

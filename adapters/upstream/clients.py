@@ -1,25 +1,29 @@
 """The HTTP client every SDK sends through: the SDK's own client class on
 ``Http1Transport`` (docs/adr/0008), or httpx2's own transport when ``llm.transport`` says
-so (docs/adr/0018), with the fast paths of ``lean_client_class``
+so (docs/adr/0020), with the fast paths of ``lean_client_class``
 (docs/adr/0010), one shared TLS context, and the environment's proxies.
 
 Building a TLS context reads the trust store; done per SDK client, it would make each
 new (key, base URL, shard) client cost as much as a chat request, so one context is
 built on first use and shared (docs/adr/0007); a provider with TLS options of its own
-(``ca_bundle``, ``verify``) gets a context built once per option set. Hosts the environment sends through a
-proxy (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``, as httpx2 reads
-them) go through httpx2's own proxy transport, as they would without a transport of ours.
+(``ca_bundle``, ``verify``) gets a context built once per option set. Hosts the environment
+sends through a proxy (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, less ``NO_PROXY``, as httpx2 reads
+them) go through httpx2's own proxy transport, as they would without a transport of ours;
+should httpx2's helper that reads them change shape (``proxies_problem``), every host goes
+through httpx2's own transport while the environment names any proxy (docs/adr/0021).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import ssl
+import urllib.request
 from typing import Any
 
 import httpx2
-from httpx2._utils import get_environment_proxies
 
+from dawai.adapters.internals import HTTPX2_PROXIES, usable
 from dawai.adapters.upstream.http1 import Http1Transport
 from dawai.adapters.upstream.httpx_transport import HttpxTransport
 from dawai.adapters.upstream.lean_client import lean_client_class
@@ -28,6 +32,7 @@ from dawai.ports.llm import ProviderConfig
 
 __all__ = [
     "http_client_for_sdk",
+    "proxies_problem",
     "proxy_mounts",
     "shared_ssl_context",
     "ssl_context_for",
@@ -89,16 +94,19 @@ def http_client_for_sdk(
         connect = 5.0 if connect_timeout is None else connect_timeout
         config = ProviderConfig("", read_timeout=read, stall_timeout=read, connect_timeout=connect)
     tls = ssl_context_for(config)
-    return lean_client_class(client_class)(
-        transport=upstream_transport(config, tls), mounts=proxy_mounts(tls), timeout=upstream_timeout(config)
-    )
+    client = lean_client_class(client_class)
+    timeout = upstream_timeout(config)
+    if not usable(HTTPX2_PROXIES) and urllib.request.getproxies():
+        # We cannot tell which hosts the environment proxies: httpx2 routes them all itself.
+        return client(verify=tls, timeout=timeout, limits=_PROXY_LIMITS)
+    return client(transport=upstream_transport(config, tls), mounts=proxy_mounts(tls), timeout=timeout)
 
 
 def upstream_transport(
     config: ProviderConfig, tls: ssl.SSLContext | None = None
 ) -> httpx2.AsyncBaseTransport:
     """What ``config.transport`` names (``llm.transport``): ``Http1Transport``, or httpx2's
-    own under ``HttpxTransport`` (docs/adr/0018), each on ``tls`` (default: the provider's
+    own under ``HttpxTransport`` (docs/adr/0020), each on ``tls`` (default: the provider's
     context, ``ssl_context_for``) with the same timeouts and limits."""
     tls = ssl_context_for(config) if tls is None else tls
     if config.transport == "httpx":
@@ -118,15 +126,43 @@ def proxy_mounts(ssl_context: ssl.SSLContext | None = None) -> dict[str, httpx2.
     httpx2 reads the environment's proxies only for a client built without a transport;
     this gives a client on ``Http1Transport``, which speaks no proxy protocol, the same
     routing. ``ssl_context`` (default: the shared one) verifies the hosts behind a proxy."""
-    proxies = get_environment_proxies()
+    if not usable(HTTPX2_PROXIES):
+        return {}
+    import httpx2._utils
+
+    proxies = httpx2._utils.get_environment_proxies()
     if not any(proxies.values()):
         return {}
-    # No cap on open connections: httpx2's would count per SDK client, bounding nothing for
-    # the process while queueing its 101st stream (upstream.max_connections_per_origin
-    # applies to Http1Transport's hosts only, docs/adr/0008); 32 kept idle.
-    limits = httpx2.Limits(max_connections=None, max_keepalive_connections=32)
     tls = shared_ssl_context() if ssl_context is None else ssl_context
     return {
-        pattern: None if url is None else httpx2.AsyncHTTPTransport(proxy=url, verify=tls, limits=limits)
+        pattern: None
+        if url is None
+        else httpx2.AsyncHTTPTransport(proxy=url, verify=tls, limits=_PROXY_LIMITS)
         for pattern, url in proxies.items()
     }
+
+
+# No cap on open connections: httpx2's would count per SDK client, bounding nothing for the
+# process while queueing its 101st stream (upstream.max_connections_per_origin applies to
+# Http1Transport's hosts only, docs/adr/0008); 32 kept idle.
+_PROXY_LIMITS = httpx2.Limits(max_connections=None, max_keepalive_connections=32)
+
+
+def proxies_problem() -> str | None:
+    """``None`` when httpx2's ``get_environment_proxies`` is there as ``proxy_mounts``
+    uses it (no parameters; ``{URL pattern: proxy URL or None}``), else what differs
+    (``dawai.adapters.internals``)."""
+    import httpx2._utils
+
+    found = getattr(httpx2._utils, "get_environment_proxies", None)
+    if found is None:
+        return "httpx2._utils.get_environment_proxies is gone"
+    parameters = tuple(inspect.signature(found).parameters)
+    if parameters:
+        return f"httpx2._utils.get_environment_proxies takes ({', '.join(parameters)}), not ()"
+    proxies = found()
+    if not isinstance(proxies, dict) or not all(
+        isinstance(pattern, str) and (url is None or isinstance(url, str)) for pattern, url in proxies.items()
+    ):
+        return "httpx2._utils.get_environment_proxies no longer returns {URL pattern: proxy URL or None}"
+    return None

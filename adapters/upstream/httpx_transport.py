@@ -1,7 +1,7 @@
 """``HttpxTransport``: httpx2's own transport (``httpx2.AsyncHTTPTransport``, on httpcore2
 and h11) for ``llm.transport = "httpx"``, with what ``Http1Transport`` keeps around its
 parser, so that switching transports changes who moves the bytes and nothing else
-(docs/adr/0018).
+(docs/adr/0020).
 
 * Timeouts: the response head and the body's first byte may take ``head_timeout`` (the
   provider's whole-response timeout); after that, the request's own ``read`` timeout (the

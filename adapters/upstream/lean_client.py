@@ -14,23 +14,32 @@ subclass keeps every behaviour and skips only work whose outcome is known:
   then follows redirects and keeps cookies exactly as httpx2 does (the cookie jar only
   when a ``Set-Cookie`` came). Anything else takes httpx2's own path.
 
-``tests/unit/test_lean_client.py`` checks it against httpx2's own client, side by side.
+``tests/unit/test_lean_client.py`` checks it against httpx2's own client, side by side;
+``shape_problem`` checks at start-up that the httpx2 installed has the shape that test
+verified, and ``lean_client_class`` hands back the SDK's own class when it has not
+(``dawai.adapters.internals``, docs/adr/0021).
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import time
-from functools import cache
 from typing import Any
 
 import httpx2
 from httpx2 import USE_CLIENT_DEFAULT
-from httpx2._client import BoundAsyncStream, ClientState, UseClientDefault
-from httpx2._exceptions import request_context
 
-__all__ = ["lean_client_class"]
+from dawai.adapters.internals import HTTPX2_LEAN_CLIENT, usable
+
+try:
+    from httpx2._client import BoundAsyncStream, ClientState, UseClientDefault
+    from httpx2._exceptions import request_context
+except ImportError:  # a newer httpx2: shape_problem says so, and the SDK's own class is used
+    BoundAsyncStream = ClientState = UseClientDefault = request_context = None  # type: ignore[assignment,misc]
+
+__all__ = ["lean_client_class", "shape_problem"]
 
 _URL_CACHE_SIZE = 256
 _logger = logging.getLogger("httpx2")
@@ -45,7 +54,7 @@ _STOOD_IN_FOR = (
     "_merge_url",
     "_merge_headers",
 )
-_ORIGINALS = {name: getattr(httpx2.AsyncClient, name) for name in _STOOD_IN_FOR}
+_ORIGINALS = {name: getattr(httpx2.AsyncClient, name, None) for name in _STOOD_IN_FOR}
 
 
 def _httpx2_unpatched() -> bool:
@@ -154,13 +163,89 @@ class _LeanClient(httpx2.AsyncClient):
         return response
 
 
-@cache
 def lean_client_class(base: type[httpx2.AsyncClient]) -> type[httpx2.AsyncClient]:
     """``base`` (an SDK's ``DefaultAsyncHttpxClient``, or ``httpx2.AsyncClient``) with the
     fast paths above; its own defaults are kept. A ``base`` that overrides what they
-    stand in for is returned as it is."""
+    stand in for is returned as it is, and so is any while the installed httpx2 is not
+    shaped as verified (``shape_problem``)."""
+    if not usable(HTTPX2_LEAN_CLIENT):
+        return base
+    made = _MADE.get(base)
+    if made is None:
+        made = _MADE[base] = _lean_class(base)
+    return made
+
+
+_MADE: dict[type[httpx2.AsyncClient], type[httpx2.AsyncClient]] = {}
+
+
+def _lean_class(base: type[httpx2.AsyncClient]) -> type[httpx2.AsyncClient]:
     if issubclass(base, _LeanClient):
         return base
     if any(getattr(base, name) is not getattr(httpx2.AsyncClient, name) for name in _STOOD_IN_FOR):
         return base
     return type(f"Lean{base.__name__}", (_LeanClient, base), {})
+
+
+# What the fast paths call, with the parameters ``tests/unit/test_lean_client.py`` verified
+# (``self`` left out). Any other shape, a new optional parameter included, is a change.
+_CALLED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("httpx2._client", "BoundAsyncStream", ("stream", "start")),
+    ("httpx2._exceptions", "request_context", ("request",)),
+    ("httpx2.AsyncClient", "send", ("request", "stream", "auth", "follow_redirects")),
+    ("httpx2.AsyncClient", "_merge_url", ("url",)),
+    ("httpx2.AsyncClient", "_merge_headers", ("headers",)),
+    ("httpx2.AsyncClient", "_set_timeout", ("request",)),
+    ("httpx2.AsyncClient", "_transport_for_url", ("url",)),
+    ("httpx2.AsyncClient", "_build_redirect_request", ("request", "response")),
+    ("httpx2.AsyncClient", "_send_handling_redirects", ("request", "follow_redirects", "history")),
+)
+# What they read or set on a client, beyond its public attributes.
+_CLIENT_STATE = ("_auth", "_event_hooks", "_state", "_default_encoding", "_transport", "cookies")
+
+
+def _parameters(found: Any) -> tuple[str, ...]:
+    return tuple(name for name in inspect.signature(found).parameters if name != "self")
+
+
+def shape_problem() -> str | None:
+    """``None`` when the installed httpx2 has the internals the fast paths use, in the
+    shape verified side by side; else what differs (``dawai.adapters.internals``)."""
+    import httpx2._client
+    import httpx2._exceptions
+
+    owners: dict[str, Any] = {
+        "httpx2._client": httpx2._client,
+        "httpx2._exceptions": httpx2._exceptions,
+        "httpx2.AsyncClient": httpx2.AsyncClient,
+    }
+    for owner, name, expected in _CALLED:
+        found = getattr(owners[owner], name, None)
+        if found is None:
+            return f"{owner}.{name} is gone"
+        got = _parameters(found)
+        if got != expected:
+            return f"{owner}.{name} takes ({', '.join(got)}), not ({', '.join(expected)})"
+    state = getattr(httpx2._client, "ClientState", None)
+    if state is None or not hasattr(state, "OPENED"):
+        return "httpx2._client.ClientState.OPENED is gone"
+    default = getattr(httpx2._client, "UseClientDefault", None)
+    if not isinstance(default, type) or not isinstance(USE_CLIENT_DEFAULT, default):
+        return "httpx2.USE_CLIENT_DEFAULT is no longer an httpx2._client.UseClientDefault"
+    headers = httpx2.Headers({"X-Probe": "v"})
+    if getattr(headers, "_list", None) != [(b"X-Probe", b"x-probe", b"v")]:
+        return "httpx2.Headers._list is no longer [(raw name, lower-case name, value)]"
+    merged = httpx2.Headers()
+    merged._list = list(headers._list)
+    if merged.get("x-probe") != "v" or merged.raw != [(b"X-Probe", b"v")]:
+        return "httpx2.Headers built from _list no longer reads it"
+    probe = httpx2.AsyncClient(
+        transport=httpx2.MockTransport(lambda _: httpx2.Response(204)), trust_env=False
+    )
+    missing = [name for name in _CLIENT_STATE if not hasattr(probe, name)]
+    if missing:
+        return f"httpx2.AsyncClient has no {', '.join(missing)}"
+    hooks = probe._event_hooks
+    if not isinstance(hooks, dict) or not {"request", "response"} <= set(hooks):
+        return "httpx2.AsyncClient._event_hooks is no longer {'request': [...], 'response': [...]}"
+    return None

@@ -30,6 +30,7 @@ def _harnesses():
         for transport in TRANSPORTS
         for p in ("anthropic", "openai", "google")
     ]
+    found += [upstream_harness(p, _fake(), public=True) for p in ("anthropic", "openai", "google")]
     echo = echo_harness()
     if echo is not None:
         found.append(echo)

@@ -70,9 +70,12 @@ def echo_harness() -> Harness | None:
     return Harness("echo-plugin", make, lambda _s, message: message, structured)
 
 
-def upstream_harness(provider: str, fake: object, transport: str = "dawai") -> Harness:
+def upstream_harness(
+    provider: str, fake: object, transport: str = "dawai", *, public: bool = False
+) -> Harness:
     """One of our SDK adapters, pointed at the loopback fake upstream, on ``transport``
-    (``llm.transport``)."""
+    (``llm.transport``); with ``public``, on the SDK's public path that serves when the
+    private one it reads raw bodies through has changed shape (docs/adr/0021)."""
     from tests.fakes.llm_upstream import DEFAULT_REPLY, STRUCTURED_REPLY
 
     directives = {
@@ -100,7 +103,10 @@ def upstream_harness(provider: str, fake: object, transport: str = "dawai") -> H
         config = ProviderConfig(
             name=provider, api_key="test-key", base_url=base, read_timeout=10, transport=transport
         )
-        return cls(config), "fake" + directives[scenario]
+        made = cls(config)
+        if public:
+            made._raw_path = False
+        return made, "fake" + directives[scenario]
 
     def structured() -> tuple[LLMProvider, str, object]:
         made, _ = make("ok")
@@ -111,7 +117,7 @@ def upstream_harness(provider: str, fake: object, transport: str = "dawai") -> H
         return made, "fake+chunks=9+cut_after=3"
 
     return Harness(
-        provider if transport == "dawai" else f"{provider}-{transport}",
+        provider + ("" if transport == "dawai" else f"-{transport}") + ("-public" if public else ""),
         make,
         lambda scenario, _m: DEFAULT_REPLY if scenario in ("ok", "japanese") else None,
         structured,

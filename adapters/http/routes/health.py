@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -11,7 +11,8 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
 from dawai.adapters.http.route_set import API_PREFIXES, ROOT, Access, RouteSet
-from dawai.adapters.http.schemas import HealthResponse, PluginOut
+from dawai.adapters.http.schemas import HealthResponse, InternalOut, PluginOut
+from dawai.adapters.internals import Verdict, plugin_states
 from dawai.core.routing import ModelRouter
 from dawai.plugins.manager import PluginHost
 
@@ -20,13 +21,24 @@ __all__ = ["health_report", "routes"]
 PATHS = ["/", "/health", *(f"{prefix}/health" for prefix in API_PREFIXES)]
 
 
-def health_report(router: ModelRouter, plugin_host: PluginHost, version: str, store: str) -> HealthResponse:
+def health_report(
+    router: ModelRouter,
+    plugin_host: PluginHost,
+    version: str,
+    store: str,
+    internals: Callable[[], Sequence[Verdict]] = lambda: (),
+) -> HealthResponse:
+    """``degraded`` when a plugin failed, or a private part of a dependency changed shape
+    (``internals``: its plugins say so too, with the reason)."""
     catalog = plugin_host.catalog
+    verdicts = list(internals())
     plugins = [
-        PluginOut(i.name, i.version, i.distribution, i.status, i.builtin, i.error, i.warnings)
-        for i in plugin_host.infos.values()
+        PluginOut(i.name, i.version, i.distribution, status, i.builtin, i.error, warnings)
+        for i, status, warnings in plugin_states(plugin_host.infos.values(), verdicts)
     ]
-    degraded = any(p.status == "failed" for p in plugins)
+    degraded = any(p.status in ("failed", "degraded") for p in plugins) or any(
+        v.status == "degraded" for v in verdicts
+    )
     return HealthResponse(
         status="degraded" if degraded else "ok",
         version=version,
@@ -34,6 +46,7 @@ def health_report(router: ModelRouter, plugin_host: PluginHost, version: str, st
         voices=sorted(catalog.voices),
         plugins=plugins,
         store=store,
+        internals=[InternalOut(v.name, v.status, v.relies_on, v.fallback, v.reason) for v in verdicts],  # type: ignore[arg-type]
     )
 
 
@@ -44,12 +57,14 @@ def _report(container: Any) -> Callable[[], HealthResponse]:
         container.plugin_host(),
         container.version(),
         container.store_backend(),
+        container.internal_checks,
     )
 
 
 async def _health(health: NamedDependency[Callable[[], HealthResponse]]) -> HealthResponse:
-    """Service status: version, which providers have a key (never the key), voices, plugins
-    and the store backend."""
+    """Service status: version, which providers have a key (never the key), voices,
+    plugins, the store backend, and the private parts of dependencies in use
+    (``degraded`` with the reason when one changed shape and its public path serves)."""
     return health()
 
 
