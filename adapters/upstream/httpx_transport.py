@@ -16,8 +16,11 @@ parser, so that switching transports changes who moves the bytes and nothing els
   refuses a 101 nobody asked for and header values with CR, LF or NUL, and drops trailers.
 * The body is offered to ``response_chunks`` the way ``Http1Transport``'s is (the
   ``dawai_body`` extension), so an unencoded stream skips httpx2's decoding layers.
-* The pool: no cap on open connections, ``max_idle`` kept open for ``keepalive_expiry``
-  seconds (httpcore2 reads no ``Keep-Alive: timeout``).
+* The pool: at most ``max_connections_per_origin`` open (0: no cap), counted by httpcore2
+  per SDK client rather than across the process as ``ConnectionSlots`` counts them; a
+  request that waits past the pool timeout fails as ``PoolExhausted``, naming the settings.
+  ``max_idle`` stay open for ``keepalive_expiry`` seconds (httpcore2 reads no
+  ``Keep-Alive: timeout``).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 import httpx2
 
 from dawai.adapters.upstream.http1 import METHODS, ResponseTooLarge
+from dawai.adapters.upstream.slots import PoolExhausted
 from dawai.core.settings import UpstreamLimits
 
 __all__ = ["HttpxTransport"]
@@ -47,12 +51,15 @@ class HttpxTransport(httpx2.AsyncBaseTransport):
     ) -> None:
         """``head_timeout``: the wait for a response head and the body's first byte
         (None: the request's ``read`` timeout)."""
+        self._limits = limits = limits or UpstreamLimits()
+        cap = limits.max_connections_per_origin or None
         pool = httpx2.Limits(
-            max_connections=None, max_keepalive_connections=max_idle, keepalive_expiry=keepalive_expiry
+            max_connections=cap,
+            max_keepalive_connections=max_idle if cap is None else min(max_idle, cap),
+            keepalive_expiry=keepalive_expiry,
         )
         self._inner = httpx2.AsyncHTTPTransport(verify=ssl_context or True, limits=pool)
         self._head_timeout = head_timeout
-        self._limits = limits or UpstreamLimits()
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         if request.method not in METHODS:
@@ -67,6 +74,12 @@ class HttpxTransport(httpx2.AsyncBaseTransport):
             request.extensions = {**extensions, "timeout": {**timeouts, "read": head}}
         try:
             response = await self._inner.handle_async_request(request)
+        except httpx2.PoolTimeout:
+            cap, wait = self._limits.max_connections_per_origin, timeouts.get("pool")
+            raise PoolExhausted(
+                f"All {cap} connections to {request.url.host} stayed busy for {wait} s "
+                "(upstream.max_connections_per_origin, reliability.pool_timeout)."
+            ) from None
         finally:
             request.extensions = extensions  # httpcore2 holds the dict it was given
         problem = self._head_problem(response)

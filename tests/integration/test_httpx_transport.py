@@ -319,3 +319,30 @@ def test_connections_are_reused_and_an_early_close_closes_one():
     texts, first, connections = run(main())
     assert texts == ["hi"] * 3 and first == b"data: one\n\n"
     assert connections == 1  # one connection for all four, closed by the early close
+
+
+def test_the_connection_cap_holds_and_a_request_past_the_pool_timeout_fails_naming_the_settings():
+    """httpcore2 counts the cap per SDK client; a request over it waits for the pool
+    timeout, then fails as Http1Transport's does (``PoolExhausted``)."""
+    from dawai.adapters.upstream.slots import PoolExhausted
+
+    async def handler(server, reader, writer):
+        await server.read_request(reader)
+        writer.write(CHUNKED_HEAD + chunk(b"data: one\n\n"))
+        await writer.drain()
+        await server.wait_for_eof(reader)  # never ends: the connection stays busy
+
+    async def main():
+        transport = HttpxTransport(limits=UpstreamLimits(max_connections_per_origin=1))
+        timeout = httpx2.Timeout(5.0, pool=0.2)
+        async with (
+            Scripted(handler) as server,
+            httpx2.AsyncClient(transport=transport, timeout=timeout) as client,
+        ):
+            first = await _stream(client, server.url)
+            with pytest.raises(PoolExhausted, match=r"max_connections_per_origin, reliability\.pool_timeout"):
+                await _stream(client, server.url)
+            await first.aclose()
+            return server.connections
+
+    assert run(main()) == 1
