@@ -67,6 +67,7 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_UPSTREAM_MAX_BODY_BYTES": (("upstream", "max_body_bytes"), str),
     "DAWAI_UPSTREAM_MAX_EVENT_BYTES": (("upstream", "max_event_bytes"), str),
     "DAWAI_UPSTREAM_MAX_CONNECTIONS": (("upstream", "max_connections_per_origin"), str),
+    "DAWAI_UPSTREAM_DNS_TTL": (("upstream", "dns_ttl"), str),
     "DAWAI_EXECUTION_PROVIDER": (("inference", "execution_provider"), str.lower),
     "DAWAI_INFERENCE_THREADS": (("inference", "threads"), str),
     "DAWAI_GHOST_TEXT_ENGINE": (("inference", "ghost_text_engine"), str),

@@ -125,6 +125,8 @@ class UpstreamLimits(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Per origin and worker process, idle ones included; 0: no cap. A bound on a runaway
     # rather than a queue: a stream holds its connection for its whole length.
     max_connections_per_origin: Annotated[int, msgspec.Meta(ge=0)] = 1024
+    # Seconds a name's resolved addresses are reused for new connections; 0: resolved each time.
+    dns_ttl: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 10.0
 
 
 # The model a chat (or agent) request gets when it names none: one of the built-in aliases.

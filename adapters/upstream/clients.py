@@ -24,6 +24,7 @@ from typing import Any
 import httpx2
 
 from dawai.adapters.internals import HTTPX2_PROXIES, usable
+from dawai.adapters.upstream.connect import HostResolver
 from dawai.adapters.upstream.http1 import Http1Transport
 from dawai.adapters.upstream.httpx_transport import HttpxTransport
 from dawai.adapters.upstream.lean_client import lean_client_class
@@ -64,6 +65,12 @@ def _own_ssl_context(ca_bundle: str | None, verify: bool) -> ssl.SSLContext:
 def shared_connection_slots(cap: int) -> ConnectionSlots:
     """One cap per origin for every SDK client of the process (``upstream.max_connections_per_origin``)."""
     return ConnectionSlots(cap)
+
+
+@functools.cache
+def shared_host_resolver(ttl: float) -> HostResolver:
+    """One cache of resolved names for every SDK client of the process (``upstream.dns_ttl``)."""
+    return HostResolver(ttl)
 
 
 def upstream_timeout(config: ProviderConfig) -> httpx2.Timeout:
@@ -116,6 +123,7 @@ def upstream_transport(
         head_timeout=config.read_timeout,
         limits=config.limits,
         connection_slots=shared_connection_slots(config.limits.max_connections_per_origin),
+        host_resolver=shared_host_resolver(config.limits.dns_ttl),
     )
 
 

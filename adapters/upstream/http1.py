@@ -19,6 +19,9 @@ arrives; the measurements that led here are in docs/adr/0008.
   method is idempotent (a POST the upstream may have read fails as a connection error,
   for the caller's retry policy to judge). Interim 1xx responses are skipped; bytes after
   a complete response retire its connection.
+* Connecting (``connect.py``): the host's addresses from ``HostResolver``, reused for
+  ``limits.dns_ttl`` seconds and maybe shared with other transports, then Happy Eyeballs
+  (RFC 8305) across them with ``aiohappyeyeballs``; TLS on the socket that won.
 * Timeouts: ``pool`` while waiting at the cap; ``connect`` while connecting (name
   resolution, TCP and TLS together); ``head_timeout`` (the provider's whole-response
   timeout) for the response head and the body's first byte (a reply sent whole only
@@ -59,6 +62,7 @@ from typing import Any
 import httptools
 import httpx2
 
+from dawai.adapters.upstream.connect import HostResolver, open_socket
 from dawai.adapters.upstream.slots import ConnectionSlots, Gate
 from dawai.core.settings import UpstreamLimits
 
@@ -446,11 +450,14 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         head_timeout: float | None = None,
         limits: UpstreamLimits | None = None,
         connection_slots: ConnectionSlots | None = None,
+        host_resolver: HostResolver | None = None,
     ) -> None:
         """``head_timeout``: the wait for a response head (None: the request's ``read``
         timeout); ``keepalive_expiry``: idle seconds when the server says none;
         ``connection_slots``: the cap on open connections per origin, shared with other
-        transports (default: this transport's own, ``limits.max_connections_per_origin``)."""
+        transports (default: this transport's own, ``limits.max_connections_per_origin``);
+        ``host_resolver``: name look-ups and the answers kept, maybe shared (default: this
+        transport's own, kept ``limits.dns_ttl`` seconds)."""
         if ssl_context is not None:
             ssl_context.set_alpn_protocols(_ALPN)
         self._ssl = ssl_context
@@ -459,7 +466,10 @@ class Http1Transport(httpx2.AsyncBaseTransport):
         self._max_expiry = max_keepalive_expiry
         self._head_timeout = head_timeout
         self._limits = limits or UpstreamLimits()
-        self._slots = connection_slots or ConnectionSlots(self._limits.max_connections_per_origin)
+        if connection_slots is None:
+            connection_slots = ConnectionSlots(self._limits.max_connections_per_origin)
+        self._slots = connection_slots
+        self._resolver = HostResolver(self._limits.dns_ttl) if host_resolver is None else host_resolver
         self._idle: dict[tuple[bytes, bytes, int], list[_Connection]] = {}
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweeper_loop: asyncio.AbstractEventLoop | None = None
@@ -591,10 +601,15 @@ class Http1Transport(httpx2.AsyncBaseTransport):
             server_hostname = sni.decode() if isinstance(sni, bytes) else (sni or host.decode("ascii"))
         conn = _Connection(loop, origin, self._limits)
         try:
-            async with asyncio.timeout(timeout):
-                transport, _ = await loop.create_connection(
-                    lambda: conn, host.decode("ascii"), port, ssl=tls, server_hostname=server_hostname
-                )
+            async with asyncio.timeout(timeout):  # the look-up, TCP and TLS together
+                sock = await open_socket(self._resolver, host.decode("ascii"), port)
+                try:
+                    transport, _ = await loop.create_connection(
+                        lambda: conn, sock=sock, ssl=tls, server_hostname=server_hostname
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
         except TimeoutError:
             raise httpx2.ConnectTimeout("Timed out connecting to the upstream.") from None
         except (OSError, ssl.SSLError) as exc:
