@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import structlog
@@ -34,6 +34,7 @@ __all__ = [
     "OPENAI_RAW_STREAMS",
     "Internal",
     "Verdict",
+    "VerdictStatus",
     "forget",
     "plugin_states",
     "problem",
@@ -54,9 +55,12 @@ class Internal(msgspec.Struct, frozen=True):
     eager: bool = False  # checked at start-up even before anything loads ``library``
 
 
+VerdictStatus = Literal["ok", "degraded", "unchecked"]
+
+
 class Verdict(msgspec.Struct, frozen=True):
     name: str
-    status: str  # ok | degraded | unchecked
+    status: VerdictStatus
     relies_on: str
     fallback: str
     plugins: tuple[str, ...]
@@ -157,6 +161,7 @@ def verdicts(*, load: bool = False, plugins: Callable[[str], bool] | None = None
     found = []
     for internal in INTERNALS:
         wanted = plugins is None or any(plugins(p) for p in internal.plugins)
+        status: VerdictStatus
         if internal.name in _found or (
             wanted and (internal.eager or load or internal.library in sys.modules)
         ):

@@ -151,7 +151,9 @@ class ProviderPool:
     async def _close(self, instances: list[LLMProvider], delay: float) -> None:
         if delay:
             await asyncio.sleep(delay)
-        self._retired.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        if task is not None:
+            self._retired.pop(task, None)
         for instance in instances:
             await instance.aclose()
 

@@ -195,7 +195,9 @@ class GeminiProvider:
         path = f"{model_path(request.model)}:{method}" + ("?alt=sse" if stream else "")
         http_request = api._build_request("post", path, self._body(request, schema))
         http_request.headers[_KEY_HEADER] = self._key or NO_KEY  # a copy made for this request
-        http_request.timeout = self._timeout
+        # Typed float, but google-genai hands it to the httpx2 client as it is, which takes
+        # a Timeout: each phase's timeout reaches the transport (test_http1_transport checks).
+        http_request.timeout = self._timeout  # type: ignore[assignment]
         try:
             return await api._async_request(http_request=http_request, stream=stream)
         except Exception as exc:

@@ -46,7 +46,7 @@ def health_report(
         voices=sorted(catalog.voices),
         plugins=plugins,
         store=store,
-        internals=[InternalOut(v.name, v.status, v.relies_on, v.fallback, v.reason) for v in verdicts],  # type: ignore[arg-type]
+        internals=[InternalOut(v.name, v.status, v.relies_on, v.fallback, v.reason) for v in verdicts],
     )
 
 
