@@ -2,9 +2,9 @@
 
 Replies and streams go through the SDK's own API client, which builds, authenticates and
 sends the request and maps error statuses. The SDK's public methods would parse every
-streamed chunk three times (JSON, back to JSON, then JSON into pydantic models: ~350 µs
-a chunk here, most of a stream's cost) and refuse to hand over the raw response, so we
-ask the API client for the HTTP response and decode it with msgspec, as the other
+streamed chunk three times (JSON, back to JSON, then JSON into pydantic models: most of
+a stream's cost, measured in docs/adr/0011) and refuse to hand over the raw response, so
+we ask the API client for the HTTP response and decode it with msgspec, as the other
 adapters do (docs/adr/0007, 0011). What the public methods add is kept:
 
 - an error document sent as bare JSON inside a 200 stream is that error;
