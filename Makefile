@@ -49,6 +49,7 @@ typecheck: $(STAMP_DEV)
 test: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@$(MAKE) --no-print-directory typecheck
 	$(BIN)/python -m pytest
 
 bench: $(STAMP_DEV)
