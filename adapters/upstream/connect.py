@@ -31,7 +31,7 @@ Resolve = Callable[[str, int], Awaitable[list[AddrInfo]]]
 
 async def _getaddrinfo(host: str, port: int) -> list[AddrInfo]:
     loop = asyncio.get_running_loop()
-    return await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)  # type: ignore[return-value]
+    return list(await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM))
 
 
 def _literal(host: str, port: int) -> list[AddrInfo] | None:

@@ -57,7 +57,7 @@ import collections
 import re
 import ssl
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import httptools
 import httpx2
@@ -134,7 +134,7 @@ class _Connection(asyncio.Protocol):
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = cast(asyncio.Transport, transport)  # a stream connection's, read and written
 
     def data_received(self, data: bytes) -> None:
         if not self.active or self.complete:
@@ -182,9 +182,12 @@ class _Connection(asyncio.Protocol):
             return False
         return True
 
-    def _refuse(self, what: str, setting: str) -> None:
-        self._fail(ResponseTooLarge(f"The upstream sent {what} (upstream.{setting})."))
+    def _refuse(self, what: str, setting: str) -> BaseException:
+        """Fail and close past a limit; the connection's error (an earlier one stands)."""
+        refused = ResponseTooLarge(f"The upstream sent {what} (upstream.{setting}).")
+        self._fail(refused)
         self.close()
+        return self.error or refused
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -221,8 +224,8 @@ class _Connection(asyncio.Protocol):
             return
         self._header_count += 1
         if self._header_count > self.limits.max_headers:
-            self._refuse(f"more than {self.limits.max_headers} header fields", "max_headers")
-            raise self.error  # type: ignore[misc]  # stops the parser
+            # raised here, it stops the parser
+            raise self._refuse(f"more than {self.limits.max_headers} header fields", "max_headers")
         if not self._in_head:  # a trailer: dropped, as h11 and aiohttp drop them
             return
         if len(name) == 10 and name.lower() == b"keep-alive":
@@ -412,8 +415,7 @@ class _Body(httpx2.AsyncByteStream):
                     taken += len(data)
                     if taken > limit:
                         self._conn = None
-                        conn._refuse(f"a body over {limit} bytes", "max_body_bytes")
-                        raise conn.error  # type: ignore[misc]
+                        raise conn._refuse(f"a body over {limit} bytes", "max_body_bytes")
                 yield data
             elif conn.error is not None:
                 raise conn.error
