@@ -15,6 +15,7 @@ ADR; until then it is Krumhansl–Kessler, the classic.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -102,23 +103,30 @@ def pitch_class_histogram(notes: Iterable[NoteLike]) -> tuple[float, ...]:
     return tuple(totals)
 
 
-def _correlation(xs: tuple[float, ...], ys: tuple[float, ...]) -> float:
-    mean_x, mean_y = sum(xs) / 12, sum(ys) / 12
-    dx = [x - mean_x for x in xs]
-    dy = [y - mean_y for y in ys]
-    spread = math.sqrt(sum(d * d for d in dx) * sum(d * d for d in dy))
-    return sum(a * b for a, b in zip(dx, dy, strict=True)) / spread if spread else 0.0
+@functools.cache
+def _templates(profile: str) -> tuple[tuple[Key, tuple[float, ...], float], ...]:
+    """Each of the 24 keys with its profile laid over the pitch classes (C = 0), centred, and
+    the profile's norm: the histogram is then centred once and correlated by dot products."""
+    weights = KEY_PROFILES[profile]
+    templates = []
+    for mode, shape in ((Mode.MAJOR, weights.major), (Mode.MINOR, weights.minor)):
+        mean = sum(shape) / 12
+        for tonic in range(12):
+            laid = tuple(shape[(pc - tonic) % 12] - mean for pc in range(12))
+            templates.append((Key.canonical(tonic, mode), laid, math.sqrt(sum(w * w for w in laid))))
+    return tuple(templates)
 
 
 def key_scores(histogram: tuple[float, ...], profile: str = DEFAULT_PROFILE) -> tuple[tuple[Key, float], ...]:
-    """The correlation of a pitch-class histogram with each of the 24 keys, best first (ties
-    in key order: C major, C# major ... B minor)."""
-    weights = KEY_PROFILES[profile]
-    scores = []
-    for mode, shape in ((Mode.MAJOR, weights.major), (Mode.MINOR, weights.minor)):
-        for tonic in range(12):
-            rotated = tuple(histogram[(tonic + step) % 12] for step in range(12))
-            scores.append((Key.canonical(tonic, mode), _correlation(rotated, shape)))
+    """The Pearson correlation of a pitch-class histogram with each of the 24 keys' profiles,
+    best first (ties in key order: C major, Db major ... B minor)."""
+    mean = sum(histogram) / 12
+    centred = [value - mean for value in histogram]
+    norm = math.sqrt(sum(value * value for value in centred))
+    scores = [
+        (key, sum(a * b for a, b in zip(centred, laid, strict=True)) / (norm * size) if norm else 0.0)
+        for key, laid, size in _templates(profile)
+    ]
     return tuple(sorted(scores, key=lambda item: -item[1]))
 
 
