@@ -149,16 +149,17 @@ def test_a_body_read_whole_is_capped_and_a_streamed_one_is_not():
         assert _peak_during(streamed)[0] == len(body)
 
 
-def test_a_limit_reaches_the_caller_as_an_upstream_error_naming_it():
-    """Through the real OpenAI SDK and adapter: an ``UpstreamError`` whose message names
-    the setting, not an anonymous connection failure."""
+def test_a_limit_reaches_the_caller_as_an_upstream_error_naming_it(llm_transport):
+    """Through the real OpenAI SDK and adapter, on either ``llm.transport``: an
+    ``UpstreamError`` whose message names the setting, not an anonymous connection failure."""
     from dawai.adapters.providers.openai import OpenAIProvider
 
     head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n" + b"x-h: 1\r\n" * 1000 + b"\r\n"
     request = LLMRequest(model="m", system="", messages=(ChatMessage("user", "hi"),), max_tokens=9)
 
     async def main():
-        provider = OpenAIProvider(ProviderConfig("openai", api_key="k", base_url=server.url + "/v1"))
+        config = ProviderConfig("openai", api_key="k", base_url=server.url + "/v1", transport=llm_transport)
+        provider = OpenAIProvider(config)
         try:
             with pytest.raises(UpstreamError) as complete:
                 await provider.complete(request)
@@ -179,9 +180,9 @@ def test_a_limit_reaches_the_caller_as_an_upstream_error_naming_it():
 # -- the stall timeout ---------------------------------------------------------------------
 
 
-def test_a_stalled_stream_fails_after_the_stall_timeout_and_a_slow_whole_reply_does_not():
-    """``stall_timeout`` between bytes of a stream, not the whole-reply ``read_timeout``;
-    a reply sent whole may take longer than it to start."""
+def test_a_stalled_stream_fails_after_the_stall_timeout_and_a_slow_whole_reply_does_not(llm_transport):
+    """On either ``llm.transport``: ``stall_timeout`` between bytes of a stream, not the
+    whole-reply ``read_timeout``; a reply sent whole may take longer than it to start."""
     from dawai.adapters.providers.openai import OpenAIProvider
 
     first = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
@@ -202,7 +203,12 @@ def test_a_stalled_stream_fails_after_the_stall_timeout_and_a_slow_whole_reply_d
     async def main():
         async with Scripted(handler) as server:
             config = ProviderConfig(
-                "openai", api_key="k", base_url=server.url + "/v1", read_timeout=300.0, stall_timeout=0.2
+                "openai",
+                api_key="k",
+                base_url=server.url + "/v1",
+                read_timeout=300.0,
+                stall_timeout=0.2,
+                transport=llm_transport,
             )
             provider = OpenAIProvider(config)
             pieces = []

@@ -1,7 +1,8 @@
 """``llm.transport = "httpx"``: ``HttpxTransport`` (httpx2's own transport) keeps the
 timeouts and limits ``Http1Transport`` keeps, against scripted servers on 127.0.0.1 and
 through the real SDKs. The provider contract suite and the provider tests run on both
-transports (``tests/conftest.py``'s ``llm_transport``)."""
+transports (``tests/conftest.py``'s ``llm_transport``), as do the provider-level stall and
+limit tests in test_http1_limits.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 
 from dawai.adapters.upstream.http1 import Http1Transport, ResponseTooLarge, response_chunks
 from dawai.adapters.upstream.httpx_transport import HttpxTransport
-from dawai.core.errors import DawaiError, UpstreamError
 from dawai.core.models import ChatMessage, LLMRequest
 from dawai.core.settings import UpstreamLimits
 from dawai.ports.llm import ProviderConfig
@@ -78,51 +78,6 @@ def test_the_pool_reaches_provider_configs():
 
 
 # -- timeouts ------------------------------------------------------------------------------
-
-
-def test_a_stalled_stream_fails_after_the_stall_timeout_and_a_slow_whole_reply_does_not():
-    """As with Http1Transport: ``stall_timeout`` between bytes of a stream; a reply sent
-    whole may take longer than it before its head."""
-    from dawai.adapters.providers.openai import OpenAIProvider
-
-    first = b'data: {"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
-    whole = b'{"choices":[{"index":0,"message":{"content":"done"},"finish_reason":"stop"}]}'
-
-    async def handler(server, reader, writer):
-        raw = await server.read_request(reader)
-        if b'"stream":true' in raw.replace(b" ", b""):
-            writer.write(CHUNKED_HEAD + chunk(first))
-            await server.wait_for_eof(reader)
-            return
-        await asyncio.sleep(0.5)
-        writer.write(ok(whole, b"content-type: application/json\r\n"))
-        await writer.drain()
-
-    async def main():
-        async with Scripted(handler) as server:
-            config = ProviderConfig(
-                "openai",
-                api_key="k",
-                base_url=server.url + "/v1",
-                read_timeout=300.0,
-                stall_timeout=0.2,
-                transport="httpx",
-            )
-            provider = OpenAIProvider(config)
-            pieces = []
-            try:
-                with pytest.raises(DawaiError) as stalled:
-                    async for event in provider.stream(REQUEST):
-                        pieces.append(event)
-                reply = await provider.complete(REQUEST)
-            finally:
-                await provider.aclose()
-            return pieces, stalled.value, reply.text
-
-    pieces, stalled, text = run(main())
-    assert [getattr(p, "content", None) for p in pieces] == ["hi"]
-    assert "ReadTimeout" in str(stalled)
-    assert text == "done"
 
 
 def test_the_stall_timeout_starts_with_the_body_not_before_its_first_byte():
@@ -241,31 +196,6 @@ def test_heads_past_the_limits_fail_naming_them(head, setting):
 
     with RawServer(payload, hold=False) as server:
         run(main())
-
-
-def test_a_limit_reaches_the_caller_as_an_upstream_error_naming_it():
-    from dawai.adapters.providers.openai import OpenAIProvider
-
-    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n" + b"x-h: 1\r\n" * 1000 + b"\r\n"
-
-    async def main():
-        config = ProviderConfig("openai", api_key="k", base_url=server.url + "/v1", transport="httpx")
-        provider = OpenAIProvider(config)
-        try:
-            with pytest.raises(UpstreamError) as complete:
-                await provider.complete(REQUEST)
-            with pytest.raises(UpstreamError) as stream:
-                async for _ in provider.stream(REQUEST):
-                    pass
-        finally:
-            await provider.aclose()
-        return complete.value, stream.value
-
-    with RawServer(head, hold=False) as server:
-        errors = run(main())
-    for error in errors:
-        assert "upstream.max_headers" in str(error), error
-        assert not error.retryable
 
 
 def test_a_101_is_an_error():
