@@ -49,6 +49,47 @@ def make_host(settings: Settings, *extra: tuple[str, Any], entry_points: Any = (
     return build_plugin_manager(settings, entry_points=entry_points, extra=extra)
 
 
+def scripted_gateway(
+    providers: Mapping[str, Any],
+    *,
+    env: Mapping[str, str] | None = None,
+    toml: str = "",
+    tmp: Any = None,
+    sleep: Callable[[float], Any] | None = None,
+) -> tuple[Any, Settings]:
+    """An ``LLMGateway`` over in-memory providers (``tests/fakes/providers.py``), each
+    registered as a plugin serving ``<name>-*`` models; ``toml`` (written under ``tmp``) and
+    ``env`` configure it; returned with its settings. Backoff never waits unless ``sleep``
+    says otherwise; jitter is fixed."""
+    from dawai.core.gateway import LLMGateway
+    from dawai.core.provider_pool import ProviderPool
+    from dawai.core.routing import ModelRouter
+    from tests.fakes.providers import factory_for
+
+    env = dict(env or {})
+    if toml:
+        path = tmp / "dawai.toml"
+        path.write_text(toml)
+        env["DAWAI_CONFIG"] = str(path)
+    settings = make_settings(env)
+    plugins = [
+        (f"test.{n}", ProviderPlugin(n, factory_for(p), prefixes=(f"{n}-",))) for n, p in providers.items()
+    ]
+    host = make_host(settings, *plugins)
+
+    async def no_sleep(seconds: float) -> None:
+        return None
+
+    gateway = LLMGateway(
+        router=ModelRouter(settings, host.catalog, host.resolve_model),
+        pool=ProviderPool(host.catalog, settings),
+        settings=settings,
+        sleep=sleep or no_sleep,
+        jitter=lambda: 1.0,
+    )
+    return gateway, settings
+
+
 def make_container(settings: Settings, *extra: tuple[str, Any]) -> Container:
     return build_container(settings, make_host(settings, *extra))
 

@@ -16,41 +16,21 @@ from dawai.core.errors import (
     UpstreamTimeout,
     UpstreamTruncated,
 )
-from dawai.core.gateway import LLMGateway
 from dawai.core.models import Finish, TextDelta, Usage
 from dawai.core.prompting import MusicExpertStrategy
-from dawai.core.provider_pool import ProviderPool
-from dawai.core.routing import ModelRouter
-from tests.conftest import ProviderPlugin, make_host, make_settings
-from tests.fakes.providers import ScriptedProvider, factory_for, ok_script
+from tests.conftest import scripted_gateway
+from tests.fakes.providers import ScriptedProvider, ok_script
 
 
 def build(
     providers: dict[str, ScriptedProvider], env: dict[str, str] | None = None, toml: str = "", tmp=None
 ):
-    env = dict(env or {})
-    if toml:
-        path = tmp / "dawai.toml"
-        path.write_text(toml)
-        env["DAWAI_CONFIG"] = str(path)
-    settings = make_settings(env)
-    plugins = [
-        (f"test.{n}", ProviderPlugin(n, factory_for(p), prefixes=(f"{n}-",))) for n, p in providers.items()
-    ]
-    host = make_host(settings, *plugins)
-    router = ModelRouter(settings, host.catalog, host.resolve_model)
     sleeps: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         sleeps.append(seconds)
 
-    gateway = LLMGateway(
-        router=router,
-        pool=ProviderPool(host.catalog, settings),
-        settings=settings,
-        sleep=fake_sleep,
-        jitter=lambda: 1.0,
-    )
+    gateway, settings = scripted_gateway(providers, env=env, toml=toml, tmp=tmp, sleep=fake_sleep)
     service = ChatService(gateway=gateway, strategy=MusicExpertStrategy(), settings=settings)
     return service, sleeps
 

@@ -17,10 +17,8 @@ import pytest
 from dawai.core.errors import MissingCredentials, RateLimited, UpstreamAuthError, UpstreamTruncated
 from dawai.core.gateway import Credentials, GatewayStream, LLMGateway
 from dawai.core.models import ChatEvent, ChatMessage, Finish, LLMRequest, Route, TextDelta, Usage
-from dawai.core.provider_pool import ProviderPool
-from dawai.core.routing import ModelRouter
-from tests.conftest import ProviderPlugin, make_host, make_settings
-from tests.fakes.providers import ScriptedProvider, factory_for, ok_script
+from tests.conftest import scripted_gateway
+from tests.fakes.providers import ScriptedProvider, ok_script
 
 SCHEMA = {"type": "object", "properties": {"tempo": {"type": "integer"}}}
 
@@ -38,27 +36,7 @@ class JsonStreaming(ScriptedProvider):
 
 
 def gateway_for(providers: dict[str, ScriptedProvider], toml: str = "", tmp=None) -> LLMGateway:
-    env = {}
-    if toml:
-        path = tmp / "dawai.toml"
-        path.write_text(toml)
-        env["DAWAI_CONFIG"] = str(path)
-    settings = make_settings(env)
-    plugins = [
-        (f"test.{n}", ProviderPlugin(n, factory_for(p), prefixes=(f"{n}-",))) for n, p in providers.items()
-    ]
-    host = make_host(settings, *plugins)
-
-    async def no_sleep(seconds: float) -> None:
-        return None
-
-    return LLMGateway(
-        router=ModelRouter(settings, host.catalog, host.resolve_model),
-        pool=ProviderPool(host.catalog, settings),
-        settings=settings,
-        sleep=no_sleep,
-        jitter=lambda: 1.0,
-    )
+    return scripted_gateway(providers, toml=toml, tmp=tmp)[0]
 
 
 def build(route: Route) -> LLMRequest:
