@@ -29,6 +29,7 @@ from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
+from dawai.core.summaries import SummaryService
 from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution_version
 
 __all__ = ["Container", "build_container"]
@@ -98,6 +99,8 @@ class Container(containers.DeclarativeContainer):
     summary_store = _by_backend(store_backend, redis, MemorySummaryStore, RedisSummaryStore)
     feedback_store = _by_backend(store_backend, redis, MemoryFeedbackStore, RedisFeedbackStore)
     audio_cache = _by_backend(store_backend, redis, MemoryAudioCache, RedisAudioCache)
+    # Project summaries (/api/update-summary) and their text in chat and agent prompts.
+    summary_service = providers.Singleton(SummaryService, summary_store)
 
     # Told by the server, when it begins to stop, to end every open SSE stream in-band.
     stream_drain = providers.Singleton(StreamDrain)

@@ -11,6 +11,7 @@ from typing import Any
 from dawai.core.catalog import Catalog
 from dawai.core.errors import NotConfigured
 from dawai.core.models import ChatMessage, Prompt, PromptInput
+from dawai.core.summaries import render_summary
 from dawai.ports.prompt import PromptStrategy
 
 __all__ = ["MusicExpertStrategy", "build_strategy", "detect_language", "render_context"]
@@ -99,8 +100,9 @@ class MusicExpertStrategy:
         context = render_context(prompt_input.context)
         if context:
             system += "\n\nCurrent project:\n" + context
-        if prompt_input.summary:
-            system += "\n\nProject analysis: " + _fmt(prompt_input.summary, 2000)
+        analysis = render_summary(prompt_input.summary) if prompt_input.summary else ""
+        if analysis:
+            system += "\n\nProject analysis (notes as last sent for this project):\n" + analysis
         history = prompt_input.history[-self._max_history :]
         messages = (*history, ChatMessage("user", prompt_input.message))
         return Prompt(system=system, messages=_alternating(messages))

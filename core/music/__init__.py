@@ -2,11 +2,20 @@
 
 Pitches and intervals (``pitch``), scales and modes (``scales``), keys (``keys``), chord
 symbols (``chords``), Roman numerals (``roman``), named progressions (``progressions``), the
-General MIDI drum map (``drums``), voice leading (``voicing``) and key estimation
-(``key_estimation``). Text a musician wrote that cannot be read raises ``MusicParseError``
+General MIDI drum map (``drums``), voice leading (``voicing``), key estimation
+(``key_estimation``), time signatures and the bar grid (``meter``) and chord naming from
+notes (``analysis``). Text a musician wrote that cannot be read raises ``MusicParseError``
 (an ``InvalidInput``: a 400 problem document), naming the text.
 """
 
+from dawai.core.music.analysis import (
+    CHORD_VOCABULARY,
+    BarChord,
+    NoteAnalysis,
+    analyse_notes,
+    bar_chords,
+    name_chord,
+)
 from dawai.core.music.chords import CHORD_KINDS, Chord, parse_chord
 from dawai.core.music.drums import GM_DRUM_CHANNEL, GM_DRUMS, drum_name, drum_note
 from dawai.core.music.errors import MusicParseError
@@ -21,6 +30,7 @@ from dawai.core.music.key_estimation import (
     pitch_class_histogram,
 )
 from dawai.core.music.keys import Key, all_keys, parse_key
+from dawai.core.music.meter import BarGrid, TimeSignature, parse_time_signature
 from dawai.core.music.pitch import (
     Interval,
     SpelledPitch,
@@ -42,12 +52,15 @@ from dawai.core.music.voicing import chord_tones_for_voices, voice_lead
 
 __all__ = [
     "CHORD_KINDS",
+    "CHORD_VOCABULARY",
     "DEFAULT_PROFILE",
     "GM_DRUMS",
     "GM_DRUM_CHANNEL",
     "KEY_PROFILES",
     "MODES",
     "PROGRESSIONS",
+    "BarChord",
+    "BarGrid",
     "Chord",
     "Interval",
     "Key",
@@ -55,13 +68,17 @@ __all__ = [
     "KeyProfile",
     "Mode",
     "MusicParseError",
+    "NoteAnalysis",
     "NoteLike",
     "Progression",
     "RomanNumeral",
     "Scale",
     "ScaleType",
     "SpelledPitch",
+    "TimeSignature",
     "all_keys",
+    "analyse_notes",
+    "bar_chords",
     "chord_tones_for_voices",
     "diatonic_chords",
     "drum_name",
@@ -70,12 +87,14 @@ __all__ = [
     "find_progression",
     "key_scores",
     "midi_name",
+    "name_chord",
     "parse_chord",
     "parse_key",
     "parse_midi_name",
     "parse_pitch",
     "parse_progression",
     "parse_roman",
+    "parse_time_signature",
     "pitch_class",
     "pitch_class_histogram",
     "progressions_for",

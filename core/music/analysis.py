@@ -1,0 +1,221 @@
+"""Analysis of notes: the chord of each bar, and a track's or project's figures and key.
+
+**Chord naming** (``name_chord``) scores every root with every kind of ``CHORD_VOCABULARY``
+(triads, power chords, sus chords and the common sevenths) against the duration each pitch
+class sounds, normalised to sum to 1::
+
+    score = (weight of the chord's tones) - (weight of the other tones)
+            - the cost of each chord tone that does not sound (root 0.25, third or other 0.2,
+              a perfect fifth 0.05: voicings leave it out)
+            - 0.1 per tone beyond three (a seventh must sound for about 5% of the bar)
+            + 0.04 when the root is the bass
+
+and the best wins; on a tie, the root in the bass, then the simpler kind (the vocabulary's
+order). A bass that is a chord tone other than the root makes a slash chord (``C/E``); one
+that is not a chord tone is a passing note and is left out of the symbol. Sixth chords are
+not in the vocabulary: C E G A is named ``Am7/C``, as the same notes over A are ``Am7``.
+A bar with fewer than two pitch classes has no chord.
+
+The root is spelled by the key given (``Key.spell``), the slash bass as that chord spells
+its tone, so D major's chords read ``F#m`` and ``D/F#``.
+
+**Track figures** (``analyse_notes``): note count, lowest and highest pitch, notes per
+second over the project's length, the duration-weighted key estimate and the chord of each
+bar that has notes (bars from 1, on a ``BarGrid``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from dawai.core.music.chords import CHORD_KINDS, Chord
+from dawai.core.music.key_estimation import DEFAULT_PROFILE, KeyEstimate, estimate_key
+from dawai.core.music.keys import Key
+from dawai.core.music.meter import BarGrid
+
+__all__ = [
+    "CHORD_VOCABULARY",
+    "DEFAULT_MAX_BARS",
+    "BarChord",
+    "NoteAnalysis",
+    "TimedNote",
+    "analyse_notes",
+    "bar_chords",
+    "name_chord",
+]
+
+# Kinds chords are named with, simplest first (the tie-break order).
+CHORD_VOCABULARY: Final = ("", "m", "5", "sus4", "sus2", "dim", "aug",
+                           "7", "m7", "maj7", "m7b5", "dim7", "mMaj7", "7sus4")  # fmt: skip
+DEFAULT_MAX_BARS: Final = 1024
+
+_MISSING_ROOT: Final = 0.25
+_MISSING_FIFTH: Final = 0.05
+_MISSING_OTHER: Final = 0.2
+_EXTRA_TONE: Final = 0.1
+_ROOT_IN_BASS: Final = 0.04
+# A tone sounding for less than this share of the bar's sound counts as missing.
+_AUDIBLE: Final = 0.02
+_C_MAJOR: Final = Key.canonical(0)
+
+
+class TimedNote(Protocol):
+    """A note with a MIDI ``pitch``, a start ``time`` and a ``duration`` (both in seconds)."""
+
+    @property
+    def pitch(self) -> int: ...
+
+    @property
+    def time(self) -> float: ...
+
+    @property
+    def duration(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    kind: str
+    offset: int  # tie-break rank
+    tones: tuple[tuple[int, float], ...]  # semitones above the root, cost when missing
+
+
+def _templates() -> tuple[_Template, ...]:
+    templates = []
+    for rank, kind in enumerate(CHORD_VOCABULARY):
+        tones = []
+        for interval in CHORD_KINDS[kind]:
+            if interval.semitones == 0:
+                cost = _MISSING_ROOT
+            elif interval.step == 4 and interval.shift == 0:
+                cost = _MISSING_FIFTH
+            else:
+                cost = _MISSING_OTHER
+            tones.append((interval.semitones % 12, cost))
+        templates.append(_Template(kind, rank, tuple(tones)))
+    return tuple(templates)
+
+
+_TEMPLATES: Final = _templates()
+
+
+def name_chord(weights: Sequence[float], bass: int | None = None, key: Key | None = None) -> Chord | None:
+    """The chord that best explains ``weights`` (12 durations, C = 0), with ``bass`` (a pitch
+    class, or None) and spelled in ``key`` (C major when None); None under two pitch classes."""
+    if len(weights) != 12:
+        raise ValueError("weights are 12 durations, one per pitch class from C")
+    total = sum(weight for weight in weights if weight > 0)
+    if total <= 0 or sum(1 for weight in weights if weight > 0) < 2:
+        return None
+    shares = [max(weight, 0.0) / total for weight in weights]
+    bass_pc = None if bass is None else bass % 12
+    best: tuple[float, int, int, int] | None = None
+    chosen: tuple[int, _Template] | None = None
+    for root in range(12):
+        for template in _TEMPLATES:
+            inside = 0.0
+            missing = 0.0
+            for semitones, cost in template.tones:
+                share = shares[(root + semitones) % 12]
+                inside += share
+                if share < _AUDIBLE:
+                    missing += cost
+            score = 2 * inside - 1 - missing - _EXTRA_TONE * max(len(template.tones) - 3, 0)
+            in_bass = root == bass_pc
+            if in_bass:
+                score += _ROOT_IN_BASS
+            rank = (round(score, 9), int(in_bass), -template.offset, -root)
+            if best is None or rank > best:
+                best, chosen = rank, (root, template)
+    assert chosen is not None
+    root, template = chosen
+    return _spelled(root, template, bass_pc, key or _C_MAJOR)
+
+
+def _spelled(root: int, template: _Template, bass: int | None, key: Key) -> Chord:
+    chord = Chord(key.spell(root), template.kind)
+    if bass is None or bass == root:
+        return chord
+    for note in chord.notes:
+        if note.pc == bass:
+            return Chord(chord.root, chord.kind, bass=note)
+    return chord
+
+
+@dataclass(frozen=True, slots=True)
+class BarChord:
+    bar: int  # from 1
+    chord: Chord
+
+
+def bar_chords(
+    notes: Iterable[TimedNote], grid: BarGrid, key: Key | None = None, *, max_bars: int = DEFAULT_MAX_BARS
+) -> tuple[BarChord, ...]:
+    """The chord of each of the first ``max_bars`` bars that has a chord (see ``name_chord``).
+
+    A note counts in each bar it sounds in, for the time it sounds there; the bar's bass is
+    its lowest note that sounds for at least a sixteenth of the bar (or its lowest note).
+    """
+    bar_length = grid.bar_seconds
+    weights: dict[int, list[float]] = {}
+    lowest: dict[int, int] = {}
+    lowest_held: dict[int, int] = {}
+    for note in notes:
+        if note.duration <= 0:
+            continue
+        start, end = note.time, note.time + note.duration
+        bar = grid.bar_at(start)
+        while bar <= max_bars:
+            bar_start = (bar - 1) * bar_length
+            if bar_start >= end:
+                break
+            overlap = min(end, bar_start + bar_length) - max(start, bar_start)
+            if overlap > 0:
+                weights.setdefault(bar, [0.0] * 12)[note.pitch % 12] += overlap
+                lowest[bar] = min(lowest.get(bar, 128), note.pitch)
+                if overlap >= bar_length / 16:
+                    lowest_held[bar] = min(lowest_held.get(bar, 128), note.pitch)
+            bar += 1
+    chords = []
+    for bar in sorted(weights):
+        bass = lowest_held.get(bar, lowest[bar])
+        chord = name_chord(weights[bar], bass, key)
+        if chord is not None:
+            chords.append(BarChord(bar, chord))
+    return tuple(chords)
+
+
+@dataclass(frozen=True, slots=True)
+class NoteAnalysis:
+    """A track's (or a project's) figures; ``pitch_range`` and ``key`` are None without notes."""
+
+    note_count: int
+    pitch_range: tuple[int, int] | None
+    density: float  # notes per second of ``length``
+    key: KeyEstimate | None
+    chords: tuple[BarChord, ...]
+
+
+def analyse_notes(
+    notes: Sequence[TimedNote],
+    grid: BarGrid,
+    length: float,
+    *,
+    pitched: bool = True,
+    spelling_key: Key | None = None,
+    profile: str = DEFAULT_PROFILE,
+    max_bars: int = DEFAULT_MAX_BARS,
+) -> NoteAnalysis:
+    """Figures for ``notes`` over ``length`` seconds. ``pitched=False`` (drums) skips the key
+    and the chords; chords are spelled in the notes' own key, else ``spelling_key``."""
+    pitches = [note.pitch for note in notes]
+    pitch_range = (min(pitches), max(pitches)) if pitches else None
+    density = len(notes) / length if length > 0 else 0.0
+    if not pitched:
+        return NoteAnalysis(len(notes), pitch_range, density, None, ())
+    estimate = estimate_key(notes, profile)
+    key = estimate.key if estimate is not None else spelling_key
+    return NoteAnalysis(
+        len(notes), pitch_range, density, estimate, bar_chords(notes, grid, key, max_bars=max_bars)
+    )
