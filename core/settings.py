@@ -13,6 +13,7 @@ import msgspec
 __all__ = [
     "BUILTIN_PROVIDERS",
     "DEFAULT_MODEL",
+    "AgentSettings",
     "AliasTarget",
     "EngineSettings",
     "HttpSettings",
@@ -154,6 +155,19 @@ class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     transport: Literal["dawai", "httpx"] = "dawai"
 
 
+class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[agent]``: what one agent request may hold and what one plan may do (README, Limits)."""
+
+    max_prompt_chars: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 4000
+    max_tracks: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64  # in context.tracks
+    max_context_notes: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 10_000  # over all tracks
+    max_actions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64  # kept per plan; the rest dropped
+    max_notes_per_action: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1024
+    max_plan_notes: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 4096  # notes in all actions
+    # Rounds that send a non-streamed plan's validation errors back to the model.
+    repair_rounds: Annotated[int, msgspec.Meta(ge=0, le=3)] = 1
+
+
 class InferenceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     execution_provider: Literal["cpu", "cuda"] = "cpu"
     # Threads one voice or engine may use for inference; 0: the runtime chooses.
@@ -186,6 +200,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     reliability: ReliabilitySettings = ReliabilitySettings()
     upstream: UpstreamLimits = UpstreamLimits()
     inference: InferenceSettings = InferenceSettings()
+    agent: AgentSettings = AgentSettings()
     providers: dict[str, ProviderEndpoint] = {}
     voices: dict[str, VoiceSettings] = {}
     engines: dict[str, EngineSettings] = {}
