@@ -2,14 +2,16 @@
 validated against the project before it reaches the client).
 
 The action types (``actions``), the request context (``context``), the validator
-(``validation``)."""
+(``validation``), the provider schema derived from the actions (``schema``)."""
 
 from dawai.core.agent.actions import ACTION_TYPES, Action, Note, Plan, to_wire
 from dawai.core.agent.context import AgentContext, ContextNote, ContextProject, ContextTrack
+from dawai.core.agent.schema import PLAN_TOOL, plan_schema
 from dawai.core.agent.validation import Dropped, PlanValidator, describe_dropped
 
 __all__ = [
     "ACTION_TYPES",
+    "PLAN_TOOL",
     "Action",
     "AgentContext",
     "ContextNote",
@@ -20,5 +22,6 @@ __all__ = [
     "Plan",
     "PlanValidator",
     "describe_dropped",
+    "plan_schema",
     "to_wire",
 ]

@@ -14,7 +14,6 @@ validator never hands back anything it did not check.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -36,12 +35,11 @@ from dawai.core.agent.actions import (
 )
 from dawai.core.agent.context import AgentContext
 from dawai.core.music import MusicParseError, parse_key
+from dawai.core.music.meter import parse_time_signature
 from dawai.core.settings import AgentSettings
 
 __all__ = ["Dropped", "PlanValidator", "describe_dropped"]
 
-_TIME_SIGNATURE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
-_DENOMINATORS = frozenset({1, 2, 4, 8, 16, 32})
 # Tracks notes cannot go on.
 _NO_NOTES = frozenset({"audio"})
 
@@ -259,13 +257,12 @@ class PlanValidator:
                 ) from None
         signature = p.time_signature
         if signature is not None:
-            match = _TIME_SIGNATURE.match(signature)
-            if not match:
-                raise _Invalid(f"timeSignature '{signature}' is not like '4/4' or '6/8'")
-            top, bottom = int(match.group(1)), int(match.group(2))
-            if not 1 <= top <= 32 or bottom not in _DENOMINATORS:
-                raise _Invalid(f"timeSignature '{signature}': 1-32 beats of a 1, 2, 4, 8, 16 or 32 note")
-            signature = f"{top}/{bottom}"
+            try:
+                signature = str(parse_time_signature(signature))
+            except MusicParseError:
+                raise _Invalid(
+                    f"timeSignature '{signature}' is not like '4/4' or '6/8' (1-32 over 1, 2, 4, 8, 16 or 32)"
+                ) from None
         return msgspec.structs.replace(
             action, params=msgspec.structs.replace(p, key=key, time_signature=signature)
         )
