@@ -72,6 +72,9 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_INFERENCE_THREADS": (("inference", "threads"), str),
     "DAWAI_GHOST_TEXT_ENGINE": (("inference", "ghost_text_engine"), str),
     "DAWAI_VOICES_DIR": (("inference", "voices_dir"), str),
+    "DAWAI_SUMMARY_MAX_PROJECTS": (("summaries", "max_projects"), str),
+    "DAWAI_SUMMARY_TTL": (("summaries", "ttl"), str),
+    "DAWAI_KEY_PROFILE": (("summaries", "key_profile"), str.lower),
     "DAWAI_REDIS_URL": (("redis_url",), str),
 }
 

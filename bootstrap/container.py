@@ -96,11 +96,17 @@ class Container(containers.DeclarativeContainer):
     store_backend = providers.Callable(_store_backend, settings)
     redis = providers.Singleton(_redis, settings)
     redis_lifetime = providers.Resource(_redis_lifetime, redis)
-    summary_store = _by_backend(store_backend, redis, MemorySummaryStore, RedisSummaryStore)
+    summary_store = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(MemorySummaryStore, max_entries=settings.provided.summaries.max_projects),
+        redis=providers.Singleton(RedisSummaryStore, redis, ttl_seconds=settings.provided.summaries.ttl),
+    )
     feedback_store = _by_backend(store_backend, redis, MemoryFeedbackStore, RedisFeedbackStore)
     audio_cache = _by_backend(store_backend, redis, MemoryAudioCache, RedisAudioCache)
     # Project summaries (/api/update-summary) and their text in chat and agent prompts.
-    summary_service = providers.Singleton(SummaryService, summary_store)
+    summary_service = providers.Singleton(
+        SummaryService, summary_store, profile=settings.provided.summaries.key_profile
+    )
 
     # Told by the server, when it begins to stop, to end every open SSE stream in-band.
     stream_drain = providers.Singleton(StreamDrain)

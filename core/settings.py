@@ -192,6 +192,17 @@ class EngineSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     options: dict[str, Any] = {}
 
 
+class SummarySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Project summaries (``/api/update-summary``): how long and how many are kept, and the
+    key profile set their key estimates use (docs/adr/0023)."""
+
+    # The in-process store (no redis_url): projects kept, the least recently used go first.
+    max_projects: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
+    # The Redis store: seconds a project's summary is kept after its last update.
+    ttl: Annotated[int, msgspec.Meta(ge=1, le=366 * 24 * 3600)] = 30 * 24 * 3600
+    key_profile: Literal["krumhansl_kessler", "temperley", "albrecht_shanahan"] = "krumhansl_kessler"
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
@@ -204,6 +215,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     providers: dict[str, ProviderEndpoint] = {}
     voices: dict[str, VoiceSettings] = {}
     engines: dict[str, EngineSettings] = {}
+    summaries: SummarySettings = SummarySettings()
     redis_url: str | None = None
 
     def endpoint(self, name: str) -> ProviderEndpoint | None:

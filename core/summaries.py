@@ -12,6 +12,7 @@ compact lines for the system prompt.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any, Final
 
 import msgspec
 
+from dawai.core.errors import NotConfigured
 from dawai.core.music.analysis import DEFAULT_MAX_BARS, analyse_notes
 from dawai.core.music.key_estimation import DEFAULT_PROFILE, estimate_key
 from dawai.core.music.meter import DEFAULT_TEMPO, DEFAULT_TIME_SIGNATURE, BarGrid, TimeSignature
@@ -217,9 +219,16 @@ class SummaryService:
         self._max_bars = max_bars
 
     async def update(self, project: ProjectNotes) -> dict[str, Any]:
-        """Summarise ``project``, store it under its id (replacing the last one), return it."""
-        summary = summarise(project, profile=self._profile, max_bars=self._max_bars)
-        await self._store.put(project.project_id, summary)
+        """Summarise ``project``, store it under its id (replacing the last one), return it;
+        ``NotConfigured`` (a 503) when the store fails."""
+        # Up to tens of milliseconds for a large project: off the event loop, so streams go on.
+        summary = await asyncio.to_thread(summarise, project, profile=self._profile, max_bars=self._max_bars)
+        try:
+            await self._store.put(project.project_id, summary)
+        except Exception as exc:  # the store's own errors (Redis) are not ours to name
+            raise NotConfigured(
+                "The project summary store cannot be reached; check DAWAI_REDIS_URL and the Redis server."
+            ) from exc
         return summary
 
     async def get(self, project_id: str) -> dict[str, Any] | None:

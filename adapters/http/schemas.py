@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from dawai.core.settings import DEFAULT_MODEL
+from dawai.core.summaries import PROJECT_ID_MAX_LENGTH, PROJECT_ID_PATTERN
 from dawai.core.upstream_values import (
     API_KEY_MAX_LENGTH,
     API_KEY_PATTERN,
@@ -16,6 +17,7 @@ from dawai.core.upstream_values import (
 )
 
 __all__ = [
+    "BarChordOut",
     "ChatBody",
     "ChatResponse",
     "HealthResponse",
@@ -26,6 +28,11 @@ __all__ = [
     "PluginOut",
     "StreamError",
     "StreamErrorInfo",
+    "SummaryNoteIn",
+    "SummaryResponse",
+    "SummaryTrackIn",
+    "TrackSummaryOut",
+    "UpdateSummaryBody",
     "UsageOut",
 ]
 
@@ -130,3 +137,80 @@ class StreamError(msgspec.Struct, frozen=True, tag="error"):
     """The in-band event for a failure after a stream has started (then ``[DONE]``)."""
 
     error: StreamErrorInfo
+
+
+# --- MIDI summary (/api/update-summary) ------------------------------------------------------
+
+# Limits of one update-summary request (README, "Limits"); past one: a 400 naming the field.
+SUMMARY_MAX_TRACKS = 64
+SUMMARY_MAX_NOTES = 20_000  # in all tracks together
+SUMMARY_MAX_START = 36_000.0  # a note's start, in seconds (as the agent's notes)
+SUMMARY_MAX_DURATION = 3600.0  # a note's length
+# 1-32 beats over a whole to a 32nd note, as written: 4/4, 6/8, 12/8.
+TIME_SIGNATURE_PATTERN = r"(?:[1-9]|[12][0-9]|3[0-2])/(?:1|2|4|8|16|32)"
+
+ProjectId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=PROJECT_ID_MAX_LENGTH,
+        extra_json_schema={"pattern": f"^(?:{PROJECT_ID_PATTERN})$"},
+        description="Letters, digits and `. _ : -`, starting with a letter or digit.",
+    ),
+]
+
+
+class SummaryNoteIn(msgspec.Struct, frozen=True):
+    """A note as the agent's `Note`; other fields a DAW sends along are ignored."""
+
+    pitch: Annotated[int, msgspec.Meta(ge=0, le=127)]
+    time: Annotated[float, msgspec.Meta(ge=0, le=SUMMARY_MAX_START, description="Start, in seconds.")]
+    duration: Annotated[float, msgspec.Meta(ge=0.001, le=SUMMARY_MAX_DURATION, description="Seconds.")]
+    id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    velocity: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+
+
+class SummaryTrackIn(msgspec.Struct, frozen=True):
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    type: Annotated[
+        str, msgspec.Meta(max_length=32, description="`drums` tracks get no key and no chords.")
+    ] = "midi"
+    notes: Annotated[list[SummaryNoteIn], msgspec.Meta(max_length=SUMMARY_MAX_NOTES)] = []
+
+
+class UpdateSummaryBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    projectId: ProjectId
+    tracks: Annotated[list[SummaryTrackIn], msgspec.Meta(max_length=SUMMARY_MAX_TRACKS)]
+    tempo: Annotated[float, msgspec.Meta(ge=20, le=300, description="Quarter notes per minute.")] = 120.0
+    timeSignature: Annotated[
+        str, msgspec.Meta(max_length=5, extra_json_schema={"pattern": f"^(?:{TIME_SIGNATURE_PATTERN})$"})
+    ] = "4/4"
+
+
+class BarChordOut(msgspec.Struct, frozen=True):
+    bar: Annotated[int, msgspec.Meta(ge=1, description="From 1.")]
+    chord: Annotated[str, msgspec.Meta(description="A canonical chord symbol: `G`, `D/F#`, `Em7`.")]
+
+
+class TrackSummaryOut(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    type: str
+    noteCount: int
+    pitchRange: Annotated[list[int], msgspec.Meta(min_length=2, max_length=2)] | None
+    density: Annotated[float, msgspec.Meta(description="Notes per second of the project's length.")]
+    key: Annotated[str | None, msgspec.Meta(description="`G major`; null for drums or no notes.")]
+    keyConfidence: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    chords: list[BarChordOut]
+
+
+class SummaryResponse(msgspec.Struct, frozen=True):
+    projectId: str
+    key: str | None
+    keyConfidence: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    tempo: float
+    timeSignature: str
+    length: Annotated[float, msgspec.Meta(description="Seconds, to the last note's end.")]
+    bars: int
+    tracks: list[TrackSummaryOut]

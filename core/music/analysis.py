@@ -5,12 +5,13 @@
 class sounds, normalised to sum to 1::
 
     score = (weight of the chord's tones) - (weight of the other tones)
-            - the cost of each chord tone that does not sound (root 0.25, third or other 0.2,
-              a perfect fifth 0.05: voicings leave it out)
+            - the cost of each chord tone that does not sound (0.2, but a perfect fifth
+              0.05: voicings leave it out)
             - 0.1 per tone beyond three (a seventh must sound for about 5% of the bar)
             + 0.04 when the root is the bass
 
-and the best wins; on a tie, the root in the bass, then the simpler kind (the vocabulary's
+and the best wins (only roots that sound are tried, so a rootless voicing is named by its
+sounding notes); on a tie, the root in the bass, then the simpler kind (the vocabulary's
 order). A bass that is a chord tone other than the root makes a slash chord (``C/E``); one
 that is not a chord tone is a passing note and is left out of the symbol. Sixth chords are
 not in the vocabulary: C E G A is named ``Am7/C``, as the same notes over A are ``Am7``.
@@ -26,6 +27,7 @@ bar that has notes (bars from 1, on a ``BarGrid``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -49,15 +51,15 @@ __all__ = [
 # Kinds chords are named with, simplest first (the tie-break order).
 CHORD_VOCABULARY: Final = ("", "m", "5", "sus4", "sus2", "dim", "aug",
                            "7", "m7", "maj7", "m7b5", "dim7", "mMaj7", "7sus4")  # fmt: skip
-DEFAULT_MAX_BARS: Final = 1024
+DEFAULT_MAX_BARS: Final = 512
 
-_MISSING_ROOT: Final = 0.25
 _MISSING_FIFTH: Final = 0.05
 _MISSING_OTHER: Final = 0.2
 _EXTRA_TONE: Final = 0.1
 _ROOT_IN_BASS: Final = 0.04
 # A tone sounding for less than this share of the bar's sound counts as missing.
 _AUDIBLE: Final = 0.02
+_TIE: Final = 1e-9
 _C_MAJOR: Final = Key.canonical(0)
 
 
@@ -76,25 +78,39 @@ class TimedNote(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class _Template:
+    """One kind on one root: its pitch classes, and which are a perfect fifth (cheap to
+    miss) and which another tone, as bit masks over the pitch classes."""
+
+    root: int
     kind: str
-    offset: int  # tie-break rank
-    tones: tuple[tuple[int, float], ...]  # semitones above the root, cost when missing
+    rank: int  # the kind's place in the vocabulary: the tie-break
+    pitch_classes: tuple[int, ...]
+    fifth_mask: int
+    other_mask: int
+    fixed_cost: float  # for tones beyond three
 
 
-def _templates() -> tuple[_Template, ...]:
-    templates = []
-    for rank, kind in enumerate(CHORD_VOCABULARY):
-        tones = []
-        for interval in CHORD_KINDS[kind]:
-            if interval.semitones == 0:
-                cost = _MISSING_ROOT
-            elif interval.step == 4 and interval.shift == 0:
-                cost = _MISSING_FIFTH
-            else:
-                cost = _MISSING_OTHER
-            tones.append((interval.semitones % 12, cost))
-        templates.append(_Template(kind, rank, tuple(tones)))
-    return tuple(templates)
+def _templates() -> tuple[tuple[_Template, ...], ...]:
+    """Per root, the vocabulary's templates."""
+    by_root = []
+    for root in range(12):
+        templates = []
+        for rank, kind in enumerate(CHORD_VOCABULARY):
+            intervals = CHORD_KINDS[kind]
+            fifth = other = 0
+            for interval in intervals:
+                bit = 1 << ((root + interval.semitones) % 12)
+                if interval.semitones == 0:
+                    continue  # the root sounds: only sounding roots are tried
+                if interval.step == 4 and interval.shift == 0:
+                    fifth |= bit
+                else:
+                    other |= bit
+            pcs = tuple((root + interval.semitones) % 12 for interval in intervals)
+            extra = _EXTRA_TONE * max(len(intervals) - 3, 0)
+            templates.append(_Template(root, kind, rank, pcs, fifth, other, extra))
+        by_root.append(tuple(templates))
+    return tuple(by_root)
 
 
 _TEMPLATES: Final = _templates()
@@ -109,32 +125,43 @@ def name_chord(weights: Sequence[float], bass: int | None = None, key: Key | Non
     if total <= 0 or sum(1 for weight in weights if weight > 0) < 2:
         return None
     shares = [max(weight, 0.0) / total for weight in weights]
+    quiet = sum(1 << pc for pc in range(12) if shares[pc] < _AUDIBLE)
     bass_pc = None if bass is None else bass % 12
-    best: tuple[float, int, int, int] | None = None
-    chosen: tuple[int, _Template] | None = None
+    best_score = -math.inf
+    chosen: _Template | None = None
     for root in range(12):
-        for template in _TEMPLATES:
+        if shares[root] <= 0:  # a chord is named by a root that sounds
+            continue
+        bonus = _ROOT_IN_BASS if root == bass_pc else 0.0
+        for template in _TEMPLATES[root]:
             inside = 0.0
-            missing = 0.0
-            for semitones, cost in template.tones:
-                share = shares[(root + semitones) % 12]
-                inside += share
-                if share < _AUDIBLE:
-                    missing += cost
-            score = 2 * inside - 1 - missing - _EXTRA_TONE * max(len(template.tones) - 3, 0)
-            in_bass = root == bass_pc
-            if in_bass:
-                score += _ROOT_IN_BASS
-            rank = (round(score, 9), int(in_bass), -template.offset, -root)
-            if best is None or rank > best:
-                best, chosen = rank, (root, template)
+            for pc in template.pitch_classes:
+                inside += shares[pc]
+            score = 2 * inside - template.fixed_cost + bonus
+            if score < best_score - _TIE:
+                continue  # missing tones only lower it
+            missed = template.fifth_mask & quiet, template.other_mask & quiet
+            if missed[0] or missed[1]:
+                score -= _MISSING_FIFTH * missed[0].bit_count() + _MISSING_OTHER * missed[1].bit_count()
+            if score > best_score + _TIE or (score >= best_score - _TIE and _wins(template, chosen, bass_pc)):
+                best_score, chosen = max(score, best_score), template
     assert chosen is not None
-    root, template = chosen
-    return _spelled(root, template, bass_pc, key or _C_MAJOR)
+    return _spelled(chosen.root, chosen.kind, bass_pc, key or _C_MAJOR)
 
 
-def _spelled(root: int, template: _Template, bass: int | None, key: Key) -> Chord:
-    chord = Chord(key.spell(root), template.kind)
+def _wins(template: _Template, chosen: _Template | None, bass: int | None) -> bool:
+    """On a tie: the root in the bass, then the simpler kind, then the lower root."""
+    if chosen is None:
+        return True
+    return (template.root == bass, -template.rank, -template.root) > (
+        chosen.root == bass,
+        -chosen.rank,
+        -chosen.root,
+    )
+
+
+def _spelled(root: int, kind: str, bass: int | None, key: Key) -> Chord:
+    chord = Chord(key.spell(root), kind)
     if bass is None or bass == root:
         return chord
     for note in chord.notes:
@@ -178,9 +205,13 @@ def bar_chords(
                     lowest_held[bar] = min(lowest_held.get(bar, 128), note.pitch)
             bar += 1
     chords = []
+    named: dict[tuple[tuple[float, ...], int], Chord | None] = {}  # bars held alike are named once
     for bar in sorted(weights):
         bass = lowest_held.get(bar, lowest[bar])
-        chord = name_chord(weights[bar], bass, key)
+        sound = (tuple(weights[bar]), bass)
+        if sound not in named:
+            named[sound] = name_chord(weights[bar], bass, key)
+        chord = named[sound]
         if chord is not None:
             chords.append(BarChord(bar, chord))
     return tuple(chords)

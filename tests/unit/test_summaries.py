@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dawai.adapters.stores import MemorySummaryStore
+from dawai.core.errors import NotConfigured
 from dawai.core.models import PromptInput
 from dawai.core.music import Key, all_keys, find_progression, voice_lead
 from dawai.core.music.meter import BarGrid, TimeSignature
@@ -161,7 +162,7 @@ def test_the_service_stores_and_finds_summaries():
         assert await service.prompt_text({}) == ""
         broken = SummaryService(BrokenStore())
         assert await broken.for_context({"projectId": "song"}) is None
-        with pytest.raises(ConnectionError):
+        with pytest.raises(NotConfigured, match="DAWAI_REDIS_URL"):
             await broken.update(ProjectNotes("song"))
 
     asyncio.run(scenario())
