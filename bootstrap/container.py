@@ -115,7 +115,11 @@ class Container(containers.DeclarativeContainer):
     llm_gateway = providers.Singleton(LLMGateway, router=model_router, pool=provider_pool, settings=settings)
 
     chat_service = providers.Singleton(
-        ChatService, gateway=llm_gateway, strategy=prompt_strategy, settings=settings
+        ChatService,
+        gateway=llm_gateway,
+        strategy=prompt_strategy,
+        settings=settings,
+        summaries=summary_service,
     )
 
 

@@ -4,6 +4,7 @@ and the real Redis), and every limit as a field error."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
@@ -13,7 +14,7 @@ from dawai.adapters.http.route_set import API_PREFIXES
 from dawai.adapters.http.schemas import SUMMARY_MAX_NOTES, SUMMARY_MAX_TRACKS
 from dawai.adapters.stores import redis_client
 from dawai.bootstrap.lifecycle import app_for
-from tests.conftest import local_client, make_container, make_settings
+from tests.conftest import local_client, make_container, make_settings, upstream_env
 from tests.integration.test_http_foundation import assert_problem
 
 # I–V–vi–IV in G, one chord a bar at 120 BPM in 4/4 (2 s a bar), over a bass and a drum beat.
@@ -199,3 +200,41 @@ def test_summaries_go_to_redis_with_the_configured_ttl(redis_url):
             await raw.aclose()
 
     asyncio.run(check())
+
+
+# --- the summary in later chats, as the upstream receives them -------------------------------
+
+
+def _sent(upstream) -> str:
+    return json.dumps(upstream.requests[-1].body, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai", "google"])
+@pytest.mark.parametrize("path", ["/api/chat", "/ai/api/stream/chat"])
+def test_a_later_chat_for_the_project_carries_its_summary_upstream(client_for, upstream, provider, path):
+    upstream.reset()
+    client = client_for(make_settings(upstream_env(upstream)))
+    project = f"song-{provider}"
+    assert client.post("/api/update-summary", json=_body(project)).status_code == 200
+    chat = {"message": "What could come after bar 4?", "model": f"{provider}/fake"}
+    context = {"project": {"id": project, "tempo": 120}}
+    assert client.post(path, json={**chat, "context": context}).status_code == 200
+    sent = _sent(upstream)
+    assert "Project analysis" in sent
+    assert "key G major" in sent and "120 BPM, 4/4, 8.0 s (4 bars)" in sent
+    assert "Keys [id=t1, midi]: 12 notes" in sent
+    assert "chords by bar: 1 G/B | 2 D/A | 3 Em/B | 4 C" in sent
+    assert client.post(path, json={**chat, "context": {"projectId": project}}).status_code == 200
+    assert "chords by bar: 1 G/B" in _sent(upstream)
+    for context in ({"project": {"id": "another-song"}}, {"project": {"name": project}}, project, None):
+        assert client.post(path, json={**chat, "context": context}).status_code == 200
+        assert "Project analysis" not in _sent(upstream)
+
+
+def test_a_chat_goes_on_when_the_summary_store_cannot_be_reached(client_for, upstream):
+    upstream.reset()
+    client = client_for(make_settings(upstream_env(upstream, DAWAI_REDIS_URL="redis://127.0.0.1:1/0")))
+    body = {"message": "hi", "model": "openai/fake", "context": {"project": {"id": "song-1"}}}
+    response = client.post("/api/chat", json=body)
+    assert response.status_code == 200, response.text
+    assert "Project analysis" not in _sent(upstream)

@@ -45,7 +45,8 @@ async def _stream_chat(
     """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
     ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
     ``error`` event. A comment heartbeat is sent while waiting."""
-    return await sse_response(request, chat.stream(to_input(data)), chat.heartbeat_interval)
+    chat_input = await chat.with_summary(to_input(data))
+    return await sse_response(request, chat.stream(chat_input), chat.heartbeat_interval)
 
 
 # What ChatService can raise before a reply (or a stream's first byte).
