@@ -34,10 +34,12 @@ arrives; the measurements that led here are in docs/adr/0008.
   ``max_body_bytes`` (streams read with ``response_chunks`` are capped per event by the
   SSE reader). Past one, the exchange fails with ``ResponseTooLarge`` and the connection
   closes, with no more than the limit and one socket read held.
-* Trailers are dropped, never merged into the headers. A 101 is an error; a ``HEAD``
-  response ends at its head (and its connection is not reused); methods other than
-  ``METHODS`` are refused before anything is sent. A body read after its response was
-  closed raises ``httpx2.StreamClosed``.
+* Trailers are dropped, never merged into the headers. A 101 is an error, and so is a
+  transfer coding other than ``chunked`` alone; a ``HEAD`` response ends at its head (and
+  its connection is not reused); empty lines after a response are skipped in whatever
+  read they come; methods other than ``METHODS`` are refused before anything is sent. A
+  body read after its response was closed raises ``httpx2.StreamClosed``. Where this
+  reads a response differently from h11, on purpose, is listed in docs/adr/0008.
 * Idle connections expire after ``keepalive_expiry`` (shorter than the 5 s common
   servers keep them), or one second before the server's own ``Keep-Alive: timeout``,
   up to ``max_keepalive_expiry``. TLS offers ALPN ``http/1.1`` only.
@@ -81,6 +83,7 @@ class ResponseTooLarge(httpx2.RemoteProtocolError):
 
 
 _LINE_BREAKING = re.compile(rb"[\r\n\x00]")
+_OWS = (0x20, 0x09)  # SP, HTAB
 
 
 class _Connection(asyncio.Protocol):
@@ -121,6 +124,7 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._interim = False
         self._extra = False
+        self._http10 = False  # the response said HTTP/1.0: its connection is not reused
         self.head_only = False  # the request was a HEAD
         self.keep_alive_header: bytes | None = None
         self._in_head = True
@@ -138,6 +142,10 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if not self.active or self.complete:
+            if not data.strip(b"\r\n"):
+                # Empty lines after a response: skipped, as llhttp skips them when they
+                # come in the same read, so the connection stays usable however split.
+                return
             # Bytes on an idle connection (a late 408, say) or after the response: the
             # connection can't be trusted with another exchange.
             self.close()
@@ -189,6 +197,14 @@ class _Connection(asyncio.Protocol):
         self.close()
         return self.error or refused
 
+    def _stop(self, what: str) -> BaseException:
+        """Fail and close on a response we do not read; the error for a parser callback
+        to raise, which stops the parser (an earlier error stands)."""
+        refused = httpx2.RemoteProtocolError(f"The upstream sent {what}.")
+        self._fail(refused)
+        self.close()
+        return self.error or refused
+
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         if self.gate is not None:
@@ -228,6 +244,8 @@ class _Connection(asyncio.Protocol):
             raise self._refuse(f"more than {self.limits.max_headers} header fields", "max_headers")
         if not self._in_head:  # a trailer: dropped, as h11 and aiohttp drop them
             return
+        if value and value[-1] in _OWS:  # llhttp keeps trailing whitespace; it is no part of the value
+            value = value.rstrip(b" \t")
         if len(name) == 10 and name.lower() == b"keep-alive":
             self.keep_alive_header = value
         self.headers.append((name, value))
@@ -237,7 +255,12 @@ class _Connection(asyncio.Protocol):
             self._extra = True
             return
         status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
+        version = self._parser.get_http_version()
+        if status < 100 or (version != "1.1" and version != "1.0"):
+            # llhttp reads any three digits, and lets HTTP/0.9 and 2.0 through: neither
+            # answers a request sent as HTTP/1.1.
+            raise self._stop(f"an invalid status line (HTTP/{version} {status:03d})")
+        if status < 200 and status != 101:
             # An interim response (100 Continue, 103 Early Hints): the final one follows.
             self._interim = True
             self.reason, self.headers = b"", []
@@ -246,7 +269,12 @@ class _Connection(asyncio.Protocol):
             self._fail(httpx2.RemoteProtocolError("The upstream switched protocols (HTTP 101)."))
             self.close()
             return
+        if self._unsupported_coding():
+            # gzip, deflate ... as transfer codings: llhttp would hand the coded bytes over
+            # as the body, or read a body until the close; h11 refuses them too.
+            raise self._stop("a transfer coding other than chunked")
         self.status = status
+        self._http10 = version == "1.0"
         self._in_head = False
         if not self.headers_done.done():
             self.headers_done.set_result(None)
@@ -283,10 +311,20 @@ class _Connection(asyncio.Protocol):
         if self.complete:
             self._extra = True
             return
-        self.keep_alive = self._parser.should_keep_alive()
+        # HTTP/1.0 keep-alive is optional (RFC 9112 9.3) and faulty with a transfer coding
+        # (6.1); h11 never reuses such a connection either.
+        self.keep_alive = not self._http10 and self._parser.should_keep_alive()
         self._finish()
 
     # -- state -------------------------------------------------------------------------
+    def _unsupported_coding(self) -> bool:
+        """The response names a transfer coding, and it is not ``chunked`` alone."""
+        codings: list[bytes] = []
+        for name, value in self.headers:
+            if len(name) == 17 and name.lower() == b"transfer-encoding":
+                codings += (c.strip().lower() for c in value.split(b","))
+        return bool(codings) and codings != [b"chunked"]
+
     def _delimited_by_close(self) -> bool:
         for name, value in self.headers:
             lower = name.lower()
