@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import ssl
@@ -35,6 +36,9 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_MAX_BODY_BYTES": (("http", "max_body_bytes"), str),
     "DAWAI_API_TOKENS": (("http", "api_tokens"), _csv),
     "DAWAI_ALLOWED_HOSTS": (("http", "allowed_hosts"), _csv),
+    "DAWAI_IP_ALLOW": (("http", "ip_allow"), _csv),
+    "DAWAI_IP_DENY": (("http", "ip_deny"), _csv),
+    "DAWAI_TRUSTED_PROXIES": (("http", "trusted_proxies"), _csv),
     "DAWAI_WORKERS": (("http", "workers"), str),
     "DAWAI_LOG_LEVEL": (("log", "level"), str.lower),
     "DAWAI_LOG_FORMAT": (("log", "format"), str.lower),
@@ -78,7 +82,7 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_REDIS_URL": (("redis_url",), str),
 }
 
-_SECRET_KEYS = frozenset({"api_key", "api_tokens", "redis_url"})
+_SECRET_KEYS = frozenset({"api_key", "api_tokens", "redis_url", "sha256"})
 
 
 def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -136,7 +140,44 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(_describe(str(exc), from_env)) from None
     _check_keys(settings, from_env)
     _check_tls(settings)
+    _check_networks(settings, from_env)
+    _check_tokens(settings, from_env)
     return settings
+
+
+def _check_networks(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:
+    """Each address list holds addresses or CIDR networks (``10.0.0.0/8``, ``::1``)."""
+    for name in ("ip_allow", "ip_deny", "trusted_proxies"):
+        for entry in getattr(settings.http, name):
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                path = ("http", name)
+                where = ".".join(path) + _source(path, from_env)
+                raise ConfigError(
+                    f"invalid setting {where}: {entry!r} is not an IP address or network"
+                ) from None
+
+
+def _check_tokens(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:
+    """Token names are what rate limits and logs know a client by: one each. A plain
+    ``DAWAI_API_TOKENS`` entry may carry a role (``admin:<token>``); a digest must be hex."""
+    names = [t.name for t in settings.http.tokens]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(
+            f"invalid setting http.tokens (from DAWAI_CONFIG): the name {repeated[0]!r} is used twice"
+        )
+    path = ("http", "api_tokens")
+    for entry in settings.http.api_tokens:
+        _, _, rest = entry.partition(":") if entry.startswith(("admin:", "user:")) else ("", "", entry)
+        if not rest:
+            raise ConfigError(f"invalid setting http.api_tokens{_source(path, from_env)}: an empty token")
+        if rest.startswith("sha256:"):
+            digest = rest.removeprefix("sha256:")
+            if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+                where = f"http.api_tokens{_source(path, from_env)}"
+                raise ConfigError(f"invalid setting {where}: a sha256: entry needs 64 hex digits")
 
 
 def _check_tls(settings: Settings) -> None:

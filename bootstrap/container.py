@@ -23,6 +23,7 @@ from dawai.adapters.stores import (
     RedisSummaryStore,
     redis_client,
 )
+from dawai.bootstrap.config import redacted
 from dawai.core.chat import ChatService
 from dawai.core.gateway import LLMGateway
 from dawai.core.prompting import build_strategy
@@ -73,6 +74,8 @@ async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
 
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
+    # What GET /api/admin/config shows: the settings, every secret as ***.
+    effective_settings = providers.Callable(redacted, settings)
     version = providers.Callable(distribution_version, "dawai-backend")
 
     plugin_host = providers.Singleton(build_plugin_manager, settings)

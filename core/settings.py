@@ -15,6 +15,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "AgentSettings",
     "AliasTarget",
+    "ApiToken",
     "EngineSettings",
     "HttpSettings",
     "InferenceSettings",
@@ -41,12 +42,28 @@ HostPattern = Annotated[
 ]
 
 
+class ApiToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One ``[[http.tokens]]`` entry: the token itself is never stored, only its SHA-256
+    (``printf %s "$TOKEN" | sha256sum``)."""
+
+    name: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9A-Fa-f]{64}$")]
+    role: Literal["user", "admin"] = "user"
+
+
 class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     host: str = "127.0.0.1"
     port: Port = 8000
     allowed_origins: tuple[str, ...] = ("http://localhost:5173",)
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1024)] = 1024 * 1024
     api_tokens: tuple[str, ...] = ()
+    tokens: tuple[ApiToken, ...] = ()
+    # Client addresses (CIDR; a bare address is one host), checked before anything else:
+    # ip_allow empty allows every address not in ip_deny.
+    ip_allow: tuple[str, ...] = ()
+    ip_deny: tuple[str, ...] = ()
+    # Peers whose X-Forwarded-For is believed (the reverse proxies in front of this server).
+    trusted_proxies: tuple[str, ...] = ()
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     # None: localhost, 127.0.0.1, [::1] and ``host`` (adapters/http/hosts.py).
     allowed_hosts: tuple[HostPattern, ...] | None = None

@@ -16,7 +16,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import LifespanHook
 
-from dawai.adapters.http.auth import AccessRules, TokenGuard
+from dawai.adapters.http.auth import AccessRules, TokenGuard, credentials_of
+from dawai.adapters.http.client_ip import ClientAddress
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.docs import (
@@ -54,12 +55,20 @@ def create_app(
 
     http = settings.http
 
+    credentials = credentials_of(http)
+
     def needs_token(path: str) -> bool:
-        return bool(http.api_tokens) and access.for_documented(path) is not Access.OPEN
+        return bool(credentials) and access.for_documented(path) is not Access.OPEN
+
+    def may_forbid(path: str) -> bool:
+        """403: an address the IP lists refuse, or a user's token on an admin route."""
+        admin_only = bool(credentials) and access.for_documented(path) is Access.ADMIN
+        return admin_only or bool(http.ip_allow or http.ip_deny)
 
     served = ServedSchema(
         lambda: body_types(app.routes),
         needs_token,
+        may_forbid,
         lambda: [m.id for m in container.model_router().models()],
         head_as_get=True,  # HeadGuard, below
     )
@@ -89,11 +98,15 @@ def create_app(
     # Each route's access rule, from its set's declaration; the API docs are open.
     access = AccessRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
-    # request context, then the head's size and Host (and HEAD as GET), then CORS
-    # (preflights need no token), then the token check.
-    guarded = TokenGuard(app.asgi_handler, http.api_tokens, access)
+    # request context, then the client's address (IP allow and deny lists), then the head's
+    # size and Host (and HEAD as GET), then CORS (preflights need no token), then the token
+    # and its role.
+    guarded = TokenGuard(app.asgi_handler, credentials, access)
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
     head_checked = HeadGuard(cors, allowed_hosts=hosts)
-    app.asgi_handler = RequestContext(head_checked, access_log_enabled=settings.log.access)
+    addressed = ClientAddress(
+        head_checked, allow=http.ip_allow, deny=http.ip_deny, trusted_proxies=http.trusted_proxies
+    )
+    app.asgi_handler = RequestContext(addressed, access_log_enabled=settings.log.access)
     return app

@@ -52,6 +52,10 @@ _HOST = "The `Host` header names a host this server does not serve (`http.allowe
 _HEAD = "The request head (request line and headers) is larger than 16 KiB."
 _BUG = "A bug on our side; the detail quotes the request id, and nothing else."
 _TOKEN = "API tokens are configured and the request has no valid `Authorization: Bearer` token."
+_FORBIDDEN = (
+    "The client's address is refused (`http.ip_allow`, `http.ip_deny`), or the route needs an admin "
+    "token and the request's token is a user's."
+)
 _BODY = "The body is not JSON, is nested too deep, or does not match the schema; `errors` names each field."
 _PARAMETER = "A parameter is missing or invalid; `errors` names it."
 _PATH_VALUE = "A path parameter names nothing here: a value its type refuses, or no such resource."
@@ -183,7 +187,9 @@ def _event_envelope(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _refine_operation(operation: dict[str, Any], *, has_body: bool, guarded: bool) -> None:
+def _refine_operation(
+    operation: dict[str, Any], *, has_body: bool, guarded: bool, forbidding: bool = False
+) -> None:
     responses = operation.setdefault("responses", {})
     token_only_401 = guarded and "401" not in responses
     for key, response in list(responses.items()):
@@ -202,6 +208,8 @@ def _refine_operation(operation: dict[str, Any], *, has_body: bool, guarded: boo
         _add_problem(responses, 415, _NOT_JSON)
     if guarded:
         _add_problem(responses, 401, _TOKEN)
+    if forbidding:
+        _add_problem(responses, 403, _FORBIDDEN)
     _add_problem(responses, 400, _HOST)
     _add_problem(responses, 431, _HEAD)
     _add_problem(responses, 500, _BUG)
@@ -227,13 +235,15 @@ def refine(
     *,
     bodies: Mapping[tuple[str, str], type],
     guarded: Callable[[str], bool],
+    forbidding: Callable[[str], bool] = lambda path: False,
     models: Sequence[str] = (),
     head_as_get: bool = False,
 ) -> dict[str, Any]:
     """The served schema: ``source`` (Litestar's) with the truths above added.
 
     ``bodies`` maps ``(path, method)`` to each JSON body's type; ``guarded(path)`` says
-    whether an API token is needed there; ``models`` (the ids ``GET /api/models`` lists)
+    whether an API token is needed there, ``forbidding(path)`` whether a 403 can come
+    (the IP lists, an admin route); ``models`` (the ids ``GET /api/models`` lists)
     become the examples of every body's ``model``; ``head_as_get`` (the server answers
     ``HEAD`` as ``GET`` without the body) adds a ``head`` operation beside every ``get``."""
     schema = copy.deepcopy(dict(source))
@@ -259,7 +269,9 @@ def refine(
                 content = operation["requestBody"].setdefault("content", {})
                 content["application/json"] = {"schema": ref_of[body_type]}
                 operation["requestBody"]["required"] = True
-            _refine_operation(operation, has_body=body_type is not None, guarded=guarded(path))
+            _refine_operation(
+                operation, has_body=body_type is not None, guarded=guarded(path), forbidding=forbidding(path)
+            )
             if guarded(path):
                 operation["security"] = [{"apiToken": []}]
                 components.setdefault("securitySchemes", {})["apiToken"] = _API_TOKEN
@@ -287,11 +299,13 @@ class ServedSchema:
         self,
         bodies: Callable[[], Mapping[tuple[str, str], type]],
         guarded: Callable[[str], bool],
+        forbidding: Callable[[str], bool] = lambda path: False,
         models: Callable[[], Sequence[str]] = tuple,
         *,
         head_as_get: bool = False,
     ) -> None:
         self._bodies, self._guarded, self._models = bodies, guarded, models
+        self._forbidding = forbidding
         self._head_as_get = head_as_get
         self._source: Mapping[str, Any] | None = None
         self._refined: dict[str, Any] = {}
@@ -302,6 +316,7 @@ class ServedSchema:
                 source,
                 bodies=self._bodies(),
                 guarded=self._guarded,
+                forbidding=self._forbidding,
                 models=self._models(),
                 head_as_get=self._head_as_get,
             )

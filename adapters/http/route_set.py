@@ -14,7 +14,14 @@ its access rule from the mounted routes. A new feature is one module plus one li
   Litestar as a cached ``Provide`` on the set's router (never the container itself). Give a
   handler one dependency: Litestar resolves several in a task group, which costs more than
   the usual handler.
-- ``access``: ``Access.OPEN`` or ``Access.TOKEN`` (the default).
+- ``access``: ``Access.OPEN``, ``Access.TOKEN`` (the default) or ``Access.ADMIN`` (a token
+  whose role is ``admin``).
+- ``rate``: the rate-limit class its requests count against (``RateClass``, default
+  ``OTHER``; ``UNLIMITED`` for health), limited per client (docs/adr/0024).
+
+A handler may make its own path stricter, or count it in another class, through its
+``opt`` (``post("/cache/clear", opt={ACCESS_OPT: Access.ADMIN})``,
+``opt={RATE_OPT: RateClass.SYNTHESIS}``): a handler's ``opt`` wins over its router's.
 """
 
 from __future__ import annotations
@@ -28,12 +35,14 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 
-__all__ = ["ACCESS_OPT", "API_PREFIXES", "ROOT", "Access", "RouteSet"]
+__all__ = ["ACCESS_OPT", "API_PREFIXES", "RATE_OPT", "ROOT", "Access", "RateClass", "RouteSet"]
 
 API_PREFIXES = ("/api", "/ai/api")
 ROOT = ("/",)
 # The key of a handler's ``opt`` that holds its set's ``Access`` (set on the set's routers).
 ACCESS_OPT = "dawai.access"
+# The key of a handler's ``opt`` that holds its ``RateClass``.
+RATE_OPT = "dawai.rate"
 
 
 class Access(enum.IntEnum):
@@ -42,7 +51,23 @@ class Access(enum.IntEnum):
 
     OPEN = 0  # anyone, API tokens configured or not (health)
     TOKEN = 1  # with API tokens configured (DAWAI_API_TOKENS), one of them
-    # Roles (an admin rule) go above TOKEN.
+    ADMIN = 2  # with API tokens configured, one whose role is admin (cache clear, config)
+
+
+class RateClass(enum.IntEnum):
+    """The rate limit a route's requests count against (``rate_limits.<name>``), per client.
+    Ordered only so that overlapping parameterised paths resolve the same way every time."""
+
+    UNLIMITED = 0  # health and the API docs
+    OTHER = 1
+    GHOST_TEXT = 2
+    SYNTHESIS = 3
+    CHAT = 4  # chat, agent, generate: the requests that reach an LLM
+
+    @property
+    def setting(self) -> str:
+        """Its name in ``[rate_limits]`` (``ghost_text``)."""
+        return self.name.lower()
 
 
 @dataclass(frozen=True)
@@ -51,6 +76,7 @@ class RouteSet:
     handlers: Callable[[], Sequence[HTTPRouteHandler]]
     dependencies: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     access: Access = Access.TOKEN
+    rate: RateClass = RateClass.OTHER
 
     def routers(self, container: Any) -> list[Router]:
         """One router per prefix, its dependencies built from ``container`` on first use."""
@@ -63,7 +89,7 @@ class RouteSet:
                 path=prefix,
                 route_handlers=list(self.handlers()),
                 dependencies=provided,
-                opt={ACCESS_OPT: self.access},
+                opt={ACCESS_OPT: self.access, RATE_OPT: self.rate},
             )
             for prefix in self.prefixes
         ]

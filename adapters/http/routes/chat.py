@@ -10,7 +10,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import event_stream, problem_responses
-from dawai.adapters.http.route_set import API_PREFIXES, RouteSet
+from dawai.adapters.http.route_set import API_PREFIXES, RateClass, RouteSet
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
 from dawai.adapters.http.sse import sse_response
 from dawai.core.chat import ChatInput, ChatService
@@ -70,4 +70,6 @@ def handlers() -> list[HTTPRouteHandler]:
     ]
 
 
-routes = RouteSet(API_PREFIXES, handlers, {"chat": lambda container: container.chat_service()})
+routes = RouteSet(
+    API_PREFIXES, handlers, {"chat": lambda container: container.chat_service()}, rate=RateClass.CHAT
+)

@@ -10,7 +10,7 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
-from dawai.adapters.http.route_set import API_PREFIXES, ROOT, Access, RouteSet
+from dawai.adapters.http.route_set import API_PREFIXES, ROOT, Access, RateClass, RouteSet
 from dawai.adapters.http.schemas import HealthResponse, InternalOut, PluginOut
 from dawai.adapters.internals import Verdict, plugin_states
 from dawai.core.routing import ModelRouter
@@ -72,4 +72,4 @@ def handlers() -> list[HTTPRouteHandler]:
     return [get(PATHS, summary="Health", tags=["health"])(_health)]
 
 
-routes = RouteSet(ROOT, handlers, {"health": _report}, access=Access.OPEN)
+routes = RouteSet(ROOT, handlers, {"health": _report}, access=Access.OPEN, rate=RateClass.UNLIMITED)
