@@ -54,6 +54,7 @@ test: $(STAMP_DEV)
 
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/idle_memory.py
+	$(BIN)/python bench/music.py
 	$(BIN)/python bench/chat_overhead.py
 
 # The newest releases pyproject.toml allows, in a fresh venv beside .venv, put through
@@ -63,7 +64,7 @@ upgrade:
 	rm -rf $(UPGRADE_VENV)
 	$(PYTHON) -m venv $(UPGRADE_VENV)
 	$(UPGRADE_BIN)/python -m pip install -q --upgrade pip
-	$(UPGRADE_BIN)/python -m pip install -q --upgrade -e '.[dev]'
+	$(UPGRADE_BIN)/python -m pip install -q --upgrade -e '.[dev,bench]'
 	$(UPGRADE_BIN)/python -m pip install -q --no-deps -e examples/dawai-echo-provider
 	touch $(UPGRADE_VENV)/.installed-dev $(UPGRADE_VENV)/.installed-run
 	$(MAKE) test VENV=$(UPGRADE_VENV)

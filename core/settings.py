@@ -211,13 +211,13 @@ class EngineSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 class SummarySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Project summaries (``/api/update-summary``): how long and how many are kept, and the
-    key profile set their key estimates use (docs/adr/0023)."""
+    key profile set their key estimates use (docs/adr/0025)."""
 
     # The in-process store (no redis_url): projects kept, the least recently used go first.
     max_projects: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 1000
     # The Redis store: seconds a project's summary is kept after its last update.
     ttl: Annotated[int, msgspec.Meta(ge=1, le=366 * 24 * 3600)] = 30 * 24 * 3600
-    key_profile: Literal["krumhansl_kessler", "temperley", "albrecht_shanahan"] = "krumhansl_kessler"
+    key_profile: Literal["krumhansl_kessler", "temperley", "albrecht_shanahan"] = "albrecht_shanahan"
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -32,20 +32,14 @@ class Note(NamedTuple):
 PROFILES = sorted(KEY_PROFILES)
 KEYS = all_keys()
 # Progressions every profile names the key of, in all 24 keys; and the pop loops that
-# Krumhansl–Kessler (the default) names too. The others (royal road, deceptive cadence,
-# plagal-only and modal-mixture loops) fit a neighbouring key as well as their own.
+# Albrecht–Shanahan (the default, docs/adr/0025) names too, and those only Krumhansl–Kessler
+# names: the default pays for its lead on real music with the plagal loops. The others
+# (royal road, deceptive cadence, modal-mixture loops) fit a neighbouring key as well as their own.
 TONAL = ("circle_turnaround", "canon", "minor_blues", "two_five_one", "minor_two_five_one", "andalusian",
          "authentic_cadence", "minor_line_cliche", "tritone_substitution", "ragtime", "diatonic_circle",
          "la_folia")  # fmt: skip
-POP_LOOPS = (
-    "axis",
-    "fifties",
-    "komuro",
-    "twelve_bar_blues",
-    "quick_change_blues",
-    "plagal_cadence",
-    "backdoor",
-)
+POP_LOOPS = ("axis", "fifties", "komuro", "twelve_bar_blues")
+PLAGAL_LOOPS = ("quick_change_blues", "plagal_cadence", "backdoor")
 CADENCES = {
     Mode.MAJOR: ("I IV V7 I", "I ii V7 I", "I vi ii V7 I"),
     Mode.MINOR: ("i iv V7 i", "i iiø7 V7 i", "i bVI iv V7 i"),
@@ -120,6 +114,14 @@ def test_tonal_progressions_in_every_key(profile, progression):
 def test_pop_loops_in_every_key_by_the_default_profile(progression):
     keys = _keys_in_mode(progression)
     assert [str(estimate_key(_named(progression, key)).key) for key in keys] == [str(k) for k in keys]
+
+
+@pytest.mark.parametrize("progression", PLAGAL_LOOPS)
+def test_plagal_loops_in_every_key_by_krumhansl_kessler_only(progression):
+    keys = _keys_in_mode(progression)
+    named = [str(estimate_key(_named(progression, key), "krumhansl_kessler").key) for key in keys]
+    assert named == [str(k) for k in keys]
+    assert all(estimate_key(_named(progression, key)).key != key for key in keys)  # the default's miss
 
 
 notes = st.lists(

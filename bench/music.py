@@ -1,0 +1,166 @@
+"""Music benchmarks, in sections: ``--section keys`` (more sections: ``--section NAME``;
+default: all of them, one after another).
+
+**keys**: key-estimation accuracy of the three profile sets side by side
+(``dawai.core.music.key_estimation``; duration-weighted histograms), on
+
+- generated material in all 24 keys (``bench/key_material.py``): diatonic phrases
+  (goal >= 95%), the same with borrowed chords, secondary dominants and chromatic passing
+  tones (goal >= 85%), and, for comparison without a goal, diatonic chords in any order;
+- the 29 named progressions of ``core/music`` voiced in every key of their mode;
+- real, human-written music: the Bach chorales of music21's corpus, labelled by the key
+  signature and the final bass note (the rule is in ``bench/key_material.py``; goal >= 90%).
+  Needs ``pip install -e '.[bench]'``; without music21 that row says so and is skipped.
+
+A floor in the same run: the most-sounding pitch class taken as the tonic, major or minor by
+which third above it sounds longer. An estimate counts when tonic and mode are both right.
+
+    .venv/bin/python bench/music.py [--section keys] [--per-key 20] [--chorales N]
+
+Prints a table per section, then one line ``JSON {...}`` with every section's figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from key_material import Note, Piece, bach_chorales, generated_pieces
+
+from dawai.core.music import (
+    DEFAULT_PROFILE,
+    KEY_PROFILES,
+    PROGRESSIONS,
+    Key,
+    Mode,
+    all_keys,
+    estimate_key,
+    pitch_class_histogram,
+    voice_lead,
+)
+
+PROFILES = tuple(KEY_PROFILES)
+GOALS = {"diatonic": 0.95, "borrowed": 0.85, "bach_chorales": 0.90}
+
+
+def floor_estimate(notes: Sequence[Note]) -> Key | None:
+    """The floor: the longest-sounding pitch class as the tonic, the longer third its mode."""
+    histogram = pitch_class_histogram(notes)
+    if max(histogram) <= 0:
+        return None
+    tonic = max(range(12), key=lambda pc: histogram[pc])
+    minor = histogram[(tonic + 3) % 12] > histogram[(tonic + 4) % 12]
+    return Key.canonical(tonic, Mode.MINOR if minor else Mode.MAJOR)
+
+
+def _accuracy(pieces: Sequence[Piece], estimate: Callable[[Sequence[Note]], Key | None]) -> float:
+    right = sum(1 for piece in pieces if estimate(piece.notes) == piece.key)
+    return right / len(pieces) if pieces else 0.0
+
+
+def _progression_pieces() -> list[Piece]:
+    pieces = []
+    for progression in PROGRESSIONS:
+        for key in all_keys():
+            if key.mode is not progression.mode:
+                continue
+            timed = progression.timed(key)
+            chords = [chord for chord, _ in timed]
+            notes, start = [], 0.0
+            for (chord, bars), voicing in zip(timed, voice_lead(chords), strict=True):
+                length = bars * 4.0
+                notes.append(Note(36 + chord.bass_note.pc, start, length))
+                notes += [Note(pitch, start, length) for pitch in voicing]
+                start += length
+            pieces.append(Piece(f"{progression.name} in {key}", key, tuple(notes)))
+    return pieces
+
+
+def keys_section(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.perf_counter()
+    per_key = args.per_key
+    sets: list[tuple[str, str, list[Piece]]] = [
+        ("diatonic", "generated: diatonic phrases", generated_pieces("diatonic", per_key)),
+        ("borrowed", "generated: borrowed chords + passing tones", generated_pieces("borrowed", per_key)),
+        ("shuffled", "generated: diatonic chords in any order", generated_pieces("shuffled", per_key)),
+        ("progressions", "core/music named progressions, all keys", _progression_pieces()),
+    ]
+    corpus_note = None
+    try:
+        corpus = bach_chorales(args.chorales)
+    except ImportError:
+        corpus_note = "music21 is not installed: pip install -e '.[bench]' for the Bach chorales"
+    else:
+        sets.append(("bach_chorales", "real: Bach chorales (music21 corpus)", list(corpus.pieces)))
+        corpus_note = (
+            f"{corpus.files} chorale files read, {corpus.left_out} left out by the labelling rule "
+            f"(final bass neither the tonic nor the relative or Dorian minor's)"
+        )
+    rows = []
+    for name, label, pieces in sets:
+        accuracy = {profile: _accuracy(pieces, lambda n, p=profile: _key(n, p)) for profile in PROFILES}
+        rows.append(
+            {
+                "set": name,
+                "label": label,
+                "pieces": len(pieces),
+                "accuracy": accuracy,
+                "floor": _accuracy(pieces, floor_estimate),
+                "goal": GOALS.get(name),
+            }
+        )
+    width = max(len(row["label"]) for row in rows)
+    print(f"keys: accuracy (tonic and mode right), default profile now {DEFAULT_PROFILE}")
+    heads = " ".join(f"{profile:>18}" for profile in PROFILES)
+    print(f"{'material':<{width}} {'pieces':>6} {heads} {'floor':>7} {'goal':>6}")
+    for row in rows:
+        figures = " ".join(f"{row['accuracy'][p]:>18.1%}" for p in PROFILES)
+        goal = f"{row['goal']:.0%}" if row["goal"] else "-"
+        print(f"{row['label']:<{width}} {row['pieces']:>6} {figures} {row['floor']:>7.1%} {goal:>6}")
+    if corpus_note:
+        print(corpus_note)
+    goals = [row for row in rows if row["goal"]]
+    meets = {profile: all(row["accuracy"][profile] >= row["goal"] for row in goals) for profile in PROFILES}
+    print("meets every goal: " + ", ".join(f"{p} {'yes' if ok else 'no'}" for p, ok in meets.items()))
+    return {
+        "rows": rows,
+        "meets_goals": meets,
+        "default_profile": DEFAULT_PROFILE,
+        "note": corpus_note,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _key(notes: Sequence[Note], profile: str) -> Key | None:
+    found = estimate_key(notes, profile)
+    return found.key if found else None
+
+
+# Each section: a function of the parsed arguments that prints its table and returns its figures.
+SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
+    "keys": keys_section,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--section", choices=sorted(SECTIONS), action="append", help="default: every section")
+    parser.add_argument("--per-key", type=int, default=20, help="keys: generated pieces per key and set")
+    parser.add_argument("--chorales", type=int, default=None, help="keys: read at most this many chorales")
+    args = parser.parse_args()
+    figures = {}
+    for name in args.section or list(SECTIONS):
+        figures[name] = SECTIONS[name](args)
+        print()
+    print("JSON " + json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
