@@ -26,6 +26,7 @@ from dawai.adapters.stores import (
 from dawai.bootstrap.config import redacted
 from dawai.core.chat import ChatService
 from dawai.core.gateway import LLMGateway
+from dawai.core.generation.service import GenerateService
 from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
@@ -123,6 +124,9 @@ class Container(containers.DeclarativeContainer):
         strategy=prompt_strategy,
         settings=settings,
         summaries=summary_service,
+    )
+    generate_service = providers.Singleton(
+        GenerateService, gateway=llm_gateway, max_tokens=settings.provided.llm.max_tokens
     )
 
 

@@ -20,6 +20,9 @@ __all__ = [
     "BarChordOut",
     "ChatBody",
     "ChatResponse",
+    "GenerateBody",
+    "GenerateResponse",
+    "GeneratedNoteOut",
     "HealthResponse",
     "HistoryItem",
     "InternalOut",
@@ -214,3 +217,46 @@ class SummaryResponse(msgspec.Struct, frozen=True):
     length: Annotated[float, msgspec.Meta(description="Seconds, to the last note's end.")]
     bars: int
     tracks: list[TrackSummaryOut]
+
+
+PartTypeName = Literal["drum_pattern", "bassline", "chord_progression", "melody", "harmony"]
+GENERATE_MAX_PROMPT = 4000
+GENERATE_DEFAULT_MODEL = "gemini-2.5-pro"
+
+
+class GenerateBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``POST /api/generate``. Left out: the part type, key, tempo and bars are read from the
+    prompt's words, else a melody, C major, 120 BPM, 4 bars; the seed is drawn (and given back)."""
+
+    prompt: Annotated[str, msgspec.Meta(max_length=GENERATE_MAX_PROMPT)]
+    model: ModelName = GENERATE_DEFAULT_MODEL
+    apiKey: Key | None = None
+    apiKeys: KeysByProvider | None = None
+    type: PartTypeName | None = None
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    tempo: Annotated[float, msgspec.Meta(ge=20, le=300)] | None = None
+    bars: Annotated[int, msgspec.Meta(ge=1, le=64)] | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)] | None = None
+
+
+class GeneratedNoteOut(msgspec.Struct, frozen=True):
+    pitch: Annotated[int, msgspec.Meta(ge=0, le=127)]
+    start: Annotated[float, msgspec.Meta(ge=0)]
+    duration: Annotated[float, msgspec.Meta(gt=0)]
+    velocity: Annotated[int, msgspec.Meta(ge=1, le=127)]
+
+
+class GenerateResponse(msgspec.Struct, frozen=True):
+    """A generated part; ``start`` and ``duration`` in seconds at ``tempo``. ``seed`` is the
+    one the local generator used (null from a provider model, unless the request sent one)."""
+
+    type: PartTypeName
+    notes: list[GeneratedNoteOut]
+    description: str
+    suggestions: str
+    key: str
+    tempo: float
+    bars: int
+    seed: int | None
+    model: str
+    provider: str

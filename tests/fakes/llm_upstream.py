@@ -36,7 +36,8 @@ Gemini's ``generationConfig.responseJsonSchema`` with ``responseMimeType:
 application/json``. The reply text is then ``STRUCTURED_REPLY`` (or the base model's entry
 in ``replies``), sent in each API's own shape: a ``tool_use`` block or ``input_json_delta``
 events for Anthropic, the message content for the others; the directives above apply to
-it. A malformed structured request is a 400, as upstream.
+it. A reply text that is not JSON (a model answering in prose) reaches an Anthropic
+non-streamed request as a text block. A malformed structured request is a 400, as upstream.
 
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop; with
 ``tls=`` a server-side ``ssl.SSLContext``, it serves HTTPS), or as a
@@ -390,6 +391,15 @@ def _structured(provider: str, body: Any) -> tuple[bool, str | None]:
     return True, None
 
 
+def _is_json(text: str) -> bool:
+    """Whether a reply text is JSON (a forced tool's input); prose is sent as a text block."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _bad_request(provider: str, message: str) -> dict[str, Any]:
     error = {"anthropic": _anthropic_error, "openai": _openai_error, "gemini": _gemini_error}[provider](400)
     error["error"]["message"] = message
@@ -675,7 +685,7 @@ class FakeUpstream:
         if provider == "anthropic":
             message = _anthropic_message(model, text, tokens_in, tokens_out)
             forced = (body or {}).get("tool_choice") or {}
-            if forced.get("type") == "tool":  # structured output by forced tool use
+            if forced.get("type") == "tool" and _is_json(text):  # structured output by forced tool use
                 message["content"] = [
                     {
                         "type": "tool_use",

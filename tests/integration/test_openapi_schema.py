@@ -72,6 +72,9 @@ def test_streams_declare_event_stream_and_their_events(spec):
             events = data["else"]["contentSchema"]["oneOf"]
             names = {e["$ref"].rsplit("/", 1)[1] for e in events}
             assert names == {"TextDelta", "Usage", "StreamError"}
+        elif path.endswith("/generate"):  # the part as JSON, or as a MIDI file (Accept: audio/midi)
+            assert list(ok) == ["application/json", "audio/midi"]
+            assert ok["audio/midi"]["schema"]["format"] == "binary"
         else:
             assert list(ok) == ["application/json"], (path, method)
     schemas = spec["components"]["schemas"]
