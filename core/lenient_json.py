@@ -50,7 +50,7 @@ def loads_lenient(text: str) -> Any:
     for candidate in _candidates(text):
         try:
             return _decode(candidate)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, UnicodeEncodeError):  # a lone surrogate cannot be UTF-8
             pass
         start = _first_bracket(candidate)
         if start < 0:
