@@ -15,7 +15,10 @@ voice-led block chords over a bass on each chord's bass note, with a melody of a
 - ``shuffled``: the tonic, six chords of the mode in any order, the tonic: diatonic, but
   without the grammar of tonal phrases, to show what that grammar is worth.
 
-Real music (``bach_chorales``): the Bach chorales shipped in music21's corpus (the
+Real music, from music21's corpus: the Bach chorales (``bach_chorales``) and the Essen folk
+songs (``essen_folksongs``), each labelled by a rule stated below.
+
+The chorales (``bach_chorales``): the Bach chorales shipped in music21's corpus (the
 ``music21`` package, BSD-licensed, the corpus inside its wheel; ``pip install -e '.[bench]'``),
 read here straight from the MusicXML (no music21 parsing, which would take minutes). Each is
 labelled by a stated rule: the key signature's major key ``T`` and the last sounding bass
@@ -23,11 +26,19 @@ note ``b`` (the lowest pitch of the final chord): ``b = T`` is ``T major``; ``b`
 sixth above ``T`` (the relative minor), or a whole step above (a minor key written with one
 flat fewer, the Dorian signature of Bach's time), is ``b minor``; any other final bass (a
 Phrygian or half-cadence ending) leaves the chorale out, and the count says how many.
+
+The Essen folk songs (``essen_folksongs``; about 8,500 German, Chinese and other melodies,
+ABC, read here by a reader of the subset they use): the tonic is the encoders' own ``K:``
+field (Essen's encoding gives the tonic, not the mode; the notes carry explicit accidentals
+over that key's major signature), and the mode is major when the major third above the
+tonic sounds longer in the tune than the minor third, else minor; a tie, or a tonic the
+reader does not know, leaves the tune out.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +49,7 @@ from xml.etree import ElementTree
 
 from dawai.core.music import Key, Mode, all_keys, parse_roman, voice_lead
 
-__all__ = ["BachCorpus", "Note", "Piece", "bach_chorales", "generated_pieces"]
+__all__ = ["Corpus", "Note", "Piece", "bach_chorales", "essen_folksongs", "generated_pieces"]
 
 
 class Note(NamedTuple):
@@ -139,7 +150,7 @@ def generated_pieces(kind: str, per_key: int, seed: int = 15) -> list[Piece]:
 
 
 @dataclass(frozen=True)
-class BachCorpus:
+class Corpus:
     pieces: tuple[Piece, ...]
     files: int
     left_out: int  # no usable key signature or a final bass the rule does not label
@@ -223,7 +234,7 @@ def _corpus_files() -> Iterator[Path]:
             yield Path(str(entry))
 
 
-def bach_chorales(limit: int | None = None) -> BachCorpus:
+def bach_chorales(limit: int | None = None) -> Corpus:
     """The labelled chorales (ImportError without music21 installed)."""
     import music21  # noqa: F401 - only to fail clearly when the corpus is not installed
 
@@ -240,4 +251,103 @@ def bach_chorales(limit: int | None = None) -> BachCorpus:
             continue
         pieces.append(Piece(path.name, key, tuple(notes)))
     location = str(resources.files("music21") / "corpus" / "bach")
-    return BachCorpus(tuple(pieces), files, left_out, location)
+    return Corpus(tuple(pieces), files, left_out, location)
+
+
+# --- Essen folk songs from music21's corpus (ABC) ---------------------------------------------
+
+_ABC_NOTE = re.compile(r"([_^=]?)([A-Ga-gz])([,']*)(\d*)")
+_SIGNATURE_ORDER = "FCGDAEB"  # sharps in this order, flats in the reverse
+_MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "F": -1, "Bb": -2, "Eb": -3,
+                 "Ab": -4, "Db": -5, "Gb": -6}  # fmt: skip
+
+
+def _signature(fifths: int) -> dict[str, int]:
+    """Letter -> its accidental in a key signature of ``fifths`` sharps (flats negative)."""
+    if fifths >= 0:
+        return {letter: 1 for letter in _SIGNATURE_ORDER[:fifths]}
+    return {letter: -1 for letter in _SIGNATURE_ORDER[::-1][:-fifths]}
+
+
+def _abc_tune(lines: list[str]) -> tuple[str, int, list[Note]] | None:
+    """(tune number, the tonic's pitch class from K:, notes in quarter notes) of one tune."""
+    fields: dict[str, str] = {}
+    body: list[str] = []
+    for line in lines:
+        if len(line) > 1 and line[1] == ":" and line[0].isalpha() and not body:
+            fields[line[0]] = line[2:].strip()
+        else:
+            body.append(line)
+    key = fields.get("K", "").replace(" ", "")
+    minor = key.endswith("m")
+    tonic = key[:-1] if minor else key
+    if tonic not in _MAJOR_FIFTHS:
+        return None
+    fifths = _MAJOR_FIFTHS[tonic] - (3 if minor else 0)
+    signature = _signature(fifths)
+    unit = 1.0
+    if "L" in fields:
+        top, _, bottom = fields["L"].partition("/")
+        unit = 4.0 * float(top) / float(bottom or 1)  # in quarter notes
+    notes: list[Note] = []
+    time = 0.0
+    for line in body:
+        for bar in line.split("|"):
+            accidentals: dict[tuple[str, int], int] = {}
+            for mark, letter, octave_marks, length in _ABC_NOTE.findall(bar):
+                duration = (int(length) if length else 1) * unit
+                if letter == "z":
+                    time += duration
+                    continue
+                octave = 5 if letter.islower() else 4
+                octave += octave_marks.count("'") - octave_marks.count(",")
+                upper = letter.upper()
+                if mark:
+                    accidentals[(upper, octave)] = {"_": -1, "^": 1, "=": 0}[mark]
+                alter = accidentals.get((upper, octave), signature.get(upper, 0))
+                notes.append(Note((octave + 1) * 12 + _LETTERS[upper] + alter, time, duration))
+                time += duration
+    return fields.get("X", "?"), _MAJOR_FIFTHS[tonic] * 7 % 12, notes
+
+
+def _third_mode(tonic: int, notes: list[Note]) -> Mode | None:
+    histogram = [0.0] * 12
+    for note in notes:
+        histogram[note.pitch % 12] += note.duration
+    major, minor = histogram[(tonic + 4) % 12], histogram[(tonic + 3) % 12]
+    if major == minor:
+        return None
+    return Mode.MAJOR if major > minor else Mode.MINOR
+
+
+def essen_folksongs(limit: int | None = None) -> Corpus:
+    """The Essen folk songs (ABC) of music21's corpus, labelled by the rule in the module doc
+    (ImportError without music21 installed)."""
+    import music21  # noqa: F401 - only to fail clearly when the corpus is not installed
+
+    folder = resources.files("music21") / "corpus" / "essenFolksong"
+    pieces = []
+    tunes = left_out = 0
+    for entry in sorted(folder.iterdir(), key=lambda item: item.name):
+        if not entry.name.endswith(".abc"):
+            continue
+        for block in re.split(r"\n\s*\n", entry.read_text(encoding="latin-1")):
+            lines = [
+                line.rstrip() for line in block.splitlines() if line.strip() and not line.startswith("%")
+            ]
+            if not any(line.startswith("X:") for line in lines):
+                continue
+            if limit is not None and tunes >= limit:
+                break
+            tunes += 1
+            tune = _abc_tune(lines)
+            if tune is None or not tune[2]:
+                left_out += 1
+                continue
+            number, tonic, notes = tune
+            mode = _third_mode(tonic, notes)
+            if mode is None:
+                left_out += 1
+                continue
+            pieces.append(Piece(f"{entry.name}#{number}", Key.canonical(tonic, mode), tuple(notes)))
+    return Corpus(tuple(pieces), tunes, left_out, str(folder))
