@@ -236,7 +236,9 @@ def _edit_notes(state: PlanState, row: TrackRow, edits: list[dict[str, object]],
     state.next = "edit"
 
 
-def _no_notes(state: PlanState, row: TrackRow) -> None:
+def _no_notes(state: PlanState, row: TrackRow, clause: Clause) -> None:
+    if clause.sweep:
+        return
     state.cannot(
         Words(f"'{row.name}' has no notes to change.", f"「{row.name}」には変更できるノートがありません。")
     )
@@ -262,10 +264,10 @@ def _transpose(state: PlanState, clause: Clause) -> bool:
         )
         return True
     row = _target(state, clause)
-    if row is None:
+    if row is None or (clause.sweep and row.type == "drums"):  # drum notes are instruments, not pitches
         return True
     if not editable(row.notes):
-        _no_notes(state, row)
+        _no_notes(state, row, clause)
         return True
     edits = transposed(row.notes, amount)
     if edits is None:
@@ -302,7 +304,7 @@ def _quantise(state: PlanState, clause: Clause) -> bool:
     if row is None:
         return True
     if not editable(row.notes):
-        _no_notes(state, row)
+        _no_notes(state, row, clause)
         return True
     step = quarters * 60.0 / state.tempo
     edits = quantised(row.notes, step)
@@ -342,7 +344,7 @@ def _stretch(state: PlanState, clause: Clause) -> bool:
     if row is None:
         return True
     if not editable(row.notes):
-        _no_notes(state, row)
+        _no_notes(state, row, clause)
         return True
     edits = stretched(row.notes, factor)
     if edits is None:

@@ -36,6 +36,10 @@ _CARRIED: Final = frozenset(
     | {"quantise", "double", "halve", "apply", "put"}
 )
 _JA_AND_RE: Final = re.compile(r"^(.+?)と(.+?)(を.+)$")
+_ALL: Final = lx.words(
+    "all_tracks all_the_tracks every_track each_track everything 全トラック 全部のトラック "
+    "すべてのトラック 全てのトラック"
+)
 
 
 class OfflinePlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -54,6 +58,16 @@ def _clauses(prompt: str, state: PlanState) -> list[Clause]:
     out: list[Clause] = []
     for text in split_commands(prompt):
         clause = Clause.of(text)
+        every = _ALL.search(clause.folded)
+        if every is not None and state.tracks.rows:  # "mute all tracks": one command per track
+            for number in range(1, len(state.tracks.rows) + 1):
+                out.append(
+                    Clause.of(
+                        f"{clause.folded[: every.start()]}{number}th track{clause.folded[every.end() :]}",
+                        sweep=True,
+                    )
+                )
+            continue
         both = _JA_AND_RE.match(clause.normal) if state.japanese else None
         if both is not None:  # 「ドラムとベースをミュート」: one command per track
             first, second, verb = both.groups()

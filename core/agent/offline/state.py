@@ -40,11 +40,12 @@ class Clause:
     text: str
     normal: str
     folded: str
+    sweep: bool = False  # one of the commands "all tracks" became: skip tracks it cannot apply to
 
     @classmethod
-    def of(cls, text: str) -> Clause:
+    def of(cls, text: str, *, sweep: bool = False) -> Clause:
         normal = unicodedata.normalize("NFKC", text).strip()
-        return cls(text.strip(), normal, normal.casefold())
+        return cls(text.strip(), normal, normal.casefold(), sweep)
 
 
 class PlanState:

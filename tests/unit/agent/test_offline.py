@@ -392,3 +392,15 @@ def test_any_text_gives_a_valid_plan_or_a_reason(prompt: str) -> None:
     result = plan(prompt, ctx)
     assert_valid(result, ctx)
     assert result.actions or result.error
+
+
+def test_all_tracks_becomes_one_command_per_track() -> None:
+    assert [a["params"] for a in plan("mute all tracks").actions] == [
+        {"trackId": "t1", "muted": True},
+        {"trackId": "t2", "muted": True},
+        {"trackId": "3", "muted": True},
+    ]
+    # transposing everything leaves drums (their pitches are instruments) and empty tracks alone
+    result = plan("transpose everything up 2")
+    assert [a["params"]["trackId"] for a in result.actions] == ["t2"] and not result.error
+    assert [a["params"]["trackId"] for a in plan("全トラックにリバーブをかけて").actions] == ["t1", "t2", "3"]
