@@ -27,6 +27,8 @@ from dawai.bootstrap.config import redacted
 from dawai.core.chat import ChatService
 from dawai.core.gateway import LLMGateway
 from dawai.core.generation.service import GenerateService
+from dawai.core.ghost.service import GhostTextHandle, GhostTextService
+from dawai.core.inference import build_completer
 from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
@@ -73,6 +75,11 @@ async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
     await pool.aclose()
 
 
+def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHandle:
+    """Ghost text over ``inference.ghost_text_engine``, built on first use."""
+    return GhostTextHandle(lambda: GhostTextService([build_completer(catalog, settings)], feedback))
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     # What GET /api/admin/config shows: the settings, every secret as ***.
@@ -111,6 +118,8 @@ class Container(containers.DeclarativeContainer):
     summary_service = providers.Singleton(
         SummaryService, summary_store, profile=settings.provided.summaries.key_profile
     )
+
+    ghost_text = providers.Singleton(_ghost_text, catalog, settings, feedback_store)
 
     # Told by the server, when it begins to stop, to end every open SSE stream in-band.
     stream_drain = providers.Singleton(StreamDrain)

@@ -12,6 +12,7 @@ from typing import Any
 
 from dawai.core.settings import BUILTIN_PROVIDERS, Settings
 from dawai.plugins.hookspecs import hookimpl
+from dawai.ports.completion import EngineConfig, TextCompleter
 from dawai.ports.llm import LLMProvider, ProviderConfig
 
 __all__ = ["PLUGINS"]
@@ -103,9 +104,34 @@ class PromptsPlugin:
         )
 
 
+def _embedded_completer(config: EngineConfig) -> TextCompleter:
+    from dawai.adapters.inference.pronunciation import DictionaryPronouncer
+    from dawai.core.ghost.engine import EmbeddedCompleter
+
+    options = config.options
+    pronouncer = DictionaryPronouncer(
+        english=bool(options.get("english_dictionary", True)),
+        japanese=bool(options.get("japanese_readings", True)),
+    )
+    pronouncer.load()
+    return EmbeddedCompleter(pronouncer)
+
+
+class GhostTextPlugin:
+    @hookimpl
+    def register_text_completers(self, register: Callable[..., None]) -> None:
+        register(
+            "local",
+            _embedded_completer,
+            description="Embedded ghost text: word and character n-grams over a shipped corpus, "
+            "the chord table, CMUdict and OpenJTalk rhymes; no model",
+        )
+
+
 PLUGINS: tuple[tuple[str, Any], ...] = (
     ("dawai.anthropic", AnthropicPlugin()),
     ("dawai.openai", OpenAIPlugin()),
     ("dawai.google", GooglePlugin()),
     ("dawai.prompts", PromptsPlugin()),
+    ("dawai.ghost_text", GhostTextPlugin()),
 )

@@ -9,7 +9,7 @@ import msgspec
 
 from dawai.core.models import CompletionCandidate, CompletionQuery, TextAnalysis
 
-__all__ = ["CompleterFactory", "EngineConfig", "TextCompleter"]
+__all__ = ["CompleterFactory", "EngineConfig", "Pronouncer", "TextCompleter"]
 
 
 class EngineConfig(msgspec.Struct, frozen=True):
@@ -33,6 +33,22 @@ class TextCompleter(Protocol):
     async def complete(self, query: CompletionQuery) -> list[CompletionCandidate]: ...
 
     async def analyze(self, text: str) -> TextAnalysis: ...
+
+
+@runtime_checkable
+class Pronouncer(Protocol):
+    """How words sound, for syllable counts and rhymes. Synchronous and cheap per call (a
+    dictionary look-up); whatever it loads, it loads once."""
+
+    def english(self, word: str) -> tuple[str, ...] | None:
+        """The ARPAbet phones of ``word`` (lower case) as CMUdict writes them (vowels with a
+        stress digit), or None when the word is unknown."""
+        ...
+
+    def reading(self, text: str) -> str:
+        """The reading of Japanese ``text`` in katakana (kana passes through; what cannot be
+        read is left out)."""
+        ...
 
 
 CompleterFactory = Callable[[EngineConfig], TextCompleter]

@@ -24,6 +24,10 @@ class FeedbackStore(Protocol):
 
     async def weights(self, user_id: str) -> dict[str, float]: ...
 
+    async def forget(self, user_id: str) -> bool:
+        """Remove everything kept about the user; whether there was anything."""
+        ...
+
 
 @runtime_checkable
 class AudioCache(Protocol):

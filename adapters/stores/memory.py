@@ -102,6 +102,9 @@ class MemoryFeedbackStore:
             return {}
         return {candidate: acceptance_weight(a, r) for candidate, (a, r) in counts.items()}
 
+    async def forget(self, user_id: str) -> bool:
+        return self._users.pop(user_id, None) is not None
+
     async def aclose(self) -> None:
         """Nothing to release."""
 

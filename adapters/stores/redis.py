@@ -147,6 +147,9 @@ class RedisFeedbackStore:
             counts.setdefault(candidate, [0, 0])[0 if kind == b"a:" else 1] = int(value)
         return {candidate: acceptance_weight(a, r) for candidate, (a, r) in counts.items()}
 
+    async def forget(self, user_id: str) -> bool:
+        return bool(await self._client.unlink(*self.keys(user_id)))
+
     async def aclose(self) -> None:
         """The client's owner closes it."""
 

@@ -62,7 +62,7 @@ def test_every_get_has_its_head_without_a_body(client_for, spec):
 
 def test_streams_declare_event_stream_and_their_events(spec):
     for path, method, op in operations(spec):
-        if method == "head":
+        if method == "head" or "204" in op["responses"]:
             continue
         ok = op["responses"]["200"]["content"]
         if path in STREAMS:
