@@ -57,23 +57,25 @@ def midi_file(generation: Generation) -> bytes:
     )
     drums = generation.type is PartType.DRUM_PATTERN
     channel = GM_DRUM_CHANNEL if drums else 0
-    events: list[tuple[int, int, mido.Message]] = []
+    # (tick, 0 for off / 1 for on, pitch, velocity): offs first at a tick, so a repeated
+    # note ends before it starts again. Each message is built once, with its delta time
+    # (mido checks every field of every message it builds).
+    events: list[tuple[int, int, int, int]] = []
     for note in generation.notes:
         start = _ticks(note.start, tempo)
         end = max(start + 1, _ticks(note.start + note.duration, tempo))
-        events.append(
-            (start, 1, mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity))
-        )
-        events.append((end, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0)))
-    events.sort(key=lambda event: (event[0], event[1], event[2].note))
+        events.append((start, 1, note.pitch, note.velocity))
+        events.append((end, 0, note.pitch, 0))
+    events.sort()
     part = mido.MidiTrack([mido.MetaMessage("track_name", name=name, time=0)])
     if not drums:
         part.append(
             mido.Message("program_change", channel=channel, program=_PROGRAMS[generation.type], time=0)
         )
     now = 0
-    for tick, _, message in events:
-        part.append(message.copy(time=tick - now))
+    for tick, on, pitch, velocity in events:
+        kind = "note_on" if on else "note_off"
+        part.append(mido.Message(kind, channel=channel, note=pitch, velocity=velocity, time=tick - now))
         now = tick
     part.append(mido.MetaMessage("end_of_track", time=0))
     out = io.BytesIO()

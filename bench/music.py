@@ -1,5 +1,5 @@
-"""Music benchmarks, in sections: ``--section keys`` (more sections: ``--section NAME``;
-default: all of them, one after another).
+"""Music benchmarks, in sections: ``--section keys``, ``--section generate`` (more
+sections: ``--section NAME``; default: all of them, one after another).
 
 **keys**: key-estimation accuracy of the three profile sets side by side
 (``dawai.core.music.key_estimation``; duration-weighted histograms), on
@@ -18,7 +18,17 @@ A floor in the same run: the most-sounding pitch class taken as the tonic, major
 which third above it sounds longer. An estimate counts when tonic and mode are both right.
 The section ends with the profile set ADR 25's rule chooses from these figures.
 
+**generate**: the embedded generator (``model: "local"``), 16 bars of each part type, p50
+and p95 of the time per part in process (``write_part``, the seed, key and style changing
+each time; goal p95 <= 5 ms) and over HTTP, ``POST /api/generate`` to a real ``dawai serve``
+on 127.0.0.1 through one kept-alive connection, as JSON and (melody) as MIDI (goal p95 <=
+15 ms). The floor, in the same run on the same connection: ``GET /health``. In process, a
+first pass over the same parts fills the caches (each key and style's progressions, each
+loop's voicings: 24 keys x 10 styles) and is reported as ``cold``; the server is warmed
+the same way.
+
     .venv/bin/python bench/music.py [--section keys] [--per-key 20] [--corpus-limit N]
+    .venv/bin/python bench/music.py --section generate [--runs 200]
 
 Prints a table per section, then one line ``JSON {...}`` with every section's figures.
 """
@@ -27,6 +37,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -35,8 +47,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from key_material import Note, Piece, bach_chorales, essen_folksongs, generated_pieces
+import http.client
+import statistics
 
+from key_material import Note, Piece, bach_chorales, essen_folksongs, generated_pieces
+from server_processes import HOST, bench_env, free_port, stop, wait_healthy
+
+from dawai.core.generation import STYLES, PartRequest, PartType, write_part
 from dawai.core.music import (
     DEFAULT_PROFILE,
     KEY_PROFILES,
@@ -174,9 +191,142 @@ def _key(notes: Sequence[Note], profile: str) -> Key | None:
     return found.key if found else None
 
 
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000, 3),
+    }
+
+
+def _in_process(runs: int) -> dict[str, dict[str, float]]:
+    """Each type timed over ``runs`` parts, keys and styles going round; first a pass that
+    fills the caches (each key and style's progressions, each loop's voicings), timed on
+    its own as ``cold``."""
+    keys, styles = all_keys(), sorted(STYLES)
+
+    def timed(part: PartType, run: int) -> float:
+        request = PartRequest(part, keys[run % 24], 120.0, 16, run)
+        style = STYLES[styles[run % len(styles)]]
+        started = time.perf_counter()
+        write_part(request, style)
+        return time.perf_counter() - started
+
+    figures = {}
+    for part in PartType:
+        cold = [timed(part, run) for run in range(runs)]
+        warm = [timed(part, run) for run in range(runs)]
+        figures[part.value] = {**_percentiles(warm), "cold_p50_ms": _percentiles(cold)["p50_ms"]}
+    return figures
+
+
+def _timed(
+    connection: http.client.HTTPConnection,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+) -> float:
+    started = time.perf_counter()
+    connection.request(method, path, body=body, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise RuntimeError(f"{method} {path}: {response.status}")
+    return elapsed
+
+
+def _over_http(runs: int) -> dict[str, dict[str, float]]:
+    port = free_port()
+    env = {**bench_env(), "DAWAI_LOG_LEVEL": "warning", "DAWAI_ACCESS_LOG": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(port, server)
+        connection = http.client.HTTPConnection(HOST, port, timeout=10)
+        json_headers = {"content-type": "application/json"}
+        keys = [str(key) for key in all_keys()]
+
+        def body(part: str, run: int) -> bytes:
+            fields = {
+                "prompt": "",
+                "model": "local",
+                "type": part,
+                "key": keys[run % 24],
+                "bars": 16,
+                "seed": run,
+            }
+            return json.dumps(fields).encode()
+
+        cases: dict[str, Callable[[int], float]] = {
+            "floor: GET /health": lambda run: _timed(connection, "GET", "/health", None, {}),
+        }
+        for part in PartType:
+            cases[part.value] = lambda run, p=part.value: _timed(
+                connection, "POST", "/api/generate", body(p, run), json_headers
+            )
+        cases["melody as MIDI"] = lambda run: _timed(
+            connection, "POST", "/api/generate", body("melody", run), {**json_headers, "accept": "audio/midi"}
+        )
+        for case in cases.values():  # warm up: imports, caches (every key), the connection
+            for run in range(24):
+                case(run)
+        figures = {}
+        for name, case in cases.items():
+            figures[name] = _percentiles([case(run) for run in range(runs)])
+        connection.close()
+        return figures
+    finally:
+        stop(server)
+
+
+def generate_section(args: argparse.Namespace) -> dict[str, Any]:
+    started = time.perf_counter()
+    local = _in_process(args.runs)
+    http_figures = _over_http(max(20, args.runs // 2))
+    print(
+        f"generate: 16 bars of each type, model local; in process {args.runs} parts each, over HTTP "
+        f"{max(20, args.runs // 2)} requests each on one kept-alive connection"
+    )
+    print(f"{'part':<20} {'in process p50':>15} {'p95':>8} {'cold p50':>9} {'HTTP p50':>10} {'p95':>8}")
+    floor = http_figures.pop("floor: GET /health")
+    for name, figures in http_figures.items():
+        inner = local.get(name)
+        left = (
+            f"{inner['p50_ms']:>13.2f}ms {inner['p95_ms']:>6.2f}ms {inner['cold_p50_ms']:>7.2f}ms"
+            if inner
+            else f"{'-':>15} {'-':>8} {'-':>9}"
+        )
+        print(f"{name:<20} {left} {figures['p50_ms']:>8.2f}ms {figures['p95_ms']:>6.2f}ms")
+    print(
+        f"{'floor: GET /health':<20} {'-':>15} {'-':>8} {floor['p50_ms']:>8.2f}ms {floor['p95_ms']:>6.2f}ms"
+    )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    worst_local = max(figures["p95_ms"] for figures in local.values())
+    worst_http = max(figures["p95_ms"] for figures in http_figures.values())
+    print(
+        f"goals: in process p95 <= 5 ms: {'yes' if worst_local <= 5 else 'no'} (worst {worst_local:.2f} ms); "
+        f"over HTTP p95 <= 15 ms: {'yes' if worst_http <= 15 else 'no'} (worst {worst_http:.2f} ms)"
+    )
+    return {
+        "in_process": local,
+        "http": http_figures,
+        "floor": floor,
+        "goals_met": {"in_process": worst_local <= 5, "http": worst_http <= 15},
+        "load_average": round(os.getloadavg()[0], 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
 # Each section: a function of the parsed arguments that prints its table and returns its figures.
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "keys": keys_section,
+    "generate": generate_section,
 }
 
 
@@ -187,6 +337,7 @@ def main() -> None:
     parser.add_argument(
         "--corpus-limit", type=int, default=None, help="keys: at most this many pieces a corpus"
     )
+    parser.add_argument("--runs", type=int, default=200, help="generate: parts of each type timed in process")
     args = parser.parse_args()
     figures = {}
     for name in args.section or list(SECTIONS):

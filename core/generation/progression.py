@@ -11,6 +11,7 @@ are outside the key. When nothing fits, I–IV–V–I (i–iv–V–i) does.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from dataclasses import dataclass
 
@@ -30,6 +31,8 @@ class ChordSpan:
     start: float  # beats from the part's start
     end: float
     chord: Chord
+    tones: frozenset[int]  # the chord's pitch classes, slash bass included
+    bass: int  # the pitch class of its lowest note as written
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,14 @@ class Harmony:
     def voicings(self, *, low: int, high: int, voices: int) -> list[tuple[int, ...]]:
         """One voice-led voicing per span: the loop is voice-led once (closing back on its
         first chord) and repeated."""
-        loop = [span.chord for span in self.spans[: self.loop]]
-        led = voice_lead(loop, low=low, high=high, voices=voices)
+        loop = tuple(span.chord for span in self.spans[: self.loop])
+        led = _voice_led(loop, low, high, voices)
         return [led[index % self.loop] for index in range(len(self.spans))]
+
+
+@functools.lru_cache(maxsize=1024)
+def _voice_led(chords: tuple[Chord, ...], low: int, high: int, voices: int) -> tuple[tuple[int, ...], ...]:
+    return voice_lead(chords, low=low, high=high, voices=voices)
 
 
 def leading_tone(key: Key) -> int | None:
@@ -64,6 +72,7 @@ def leading_tone(key: Key) -> int | None:
     return key.tonic.transpose(_MAJOR_SEVENTH).pc if key.mode is Mode.MINOR else None
 
 
+@functools.lru_cache(maxsize=256)
 def key_tones(key: Key) -> frozenset[int]:
     """The pitch classes a part in ``key`` may use freely: the scale, and the leading tone."""
     tones = set(key.scale.pitch_classes)
@@ -91,9 +100,7 @@ def _from_vi(steps: Steps, numerals: tuple[str, ...]) -> Steps | None:
     return None
 
 
-def _candidates(
-    key: Key, style: Style, tags: tuple[str, ...] | tuple[None]
-) -> list[tuple[str, Steps, float]]:
+def _candidates(key: Key, style: str, tags: tuple[str, ...] | tuple[None]) -> list[tuple[str, Steps, float]]:
     allowed = key_tones(key)
     found: dict[str, tuple[str, Steps, float]] = {}
     for tag in tags:
@@ -111,16 +118,22 @@ def _candidates(
     fitting = [
         entry for entry in found.values() if all(chord.pitch_classes <= allowed for chord, _ in entry[1])
     ]
-    if style.name == "blues" and key.mode in _TRIAD_BLUES:
+    if style == "blues" and key.mode in _TRIAD_BLUES:
         fitting.append(("12-bar blues in triads", _numerals(_TRIAD_BLUES[key.mode], key), 1.0))
     return fitting
 
 
+@functools.lru_cache(maxsize=512)
+def _options(key: Key, style: str, tags: tuple[str, ...]) -> tuple[tuple[str, Steps, float], ...]:
+    """The candidates for a style in a key, in a stable order for the seeded choice."""
+    options = _candidates(key, style, tags) or _candidates(key, style, (None,))
+    return tuple(sorted(options, key=lambda entry: entry[0]))
+
+
 def choose_harmony(key: Key, style: Style, bars: int, rng: random.Random) -> Harmony:
     """A progression for ``style`` in ``key``, looped (and cut) to ``bars`` bars."""
-    options = _candidates(key, style, style.progression_tags) or _candidates(key, style, (None,))
+    options = _options(key, style.name, style.progression_tags)
     if options:
-        options.sort(key=lambda entry: entry[0])  # a stable order for the seeded choice
         name, steps, _ = rng.choices(options, weights=[entry[2] for entry in options])[0]
     else:
         cadence = _CADENCE.get(key.mode)
@@ -134,7 +147,7 @@ def choose_harmony(key: Key, style: Style, bars: int, rng: random.Random) -> Har
     while start < total:
         for chord, length in steps:
             end = min(start + length * 4.0, total)
-            spans.append(ChordSpan(start, end, chord))
+            spans.append(ChordSpan(start, end, chord, chord.pitch_classes, chord.bass_note.pc))
             start = end
             if start >= total:
                 break
