@@ -66,6 +66,13 @@ def test_the_prompt_fills_what_the_body_leaves_out(local):
     assert "bossa nova" in japanese["description"]
 
 
+def test_a_drawn_seed_is_given_back_and_gives_the_same_take(local):
+    first = generate(local, prompt="jazz melody in D minor").json()
+    again = generate(local, prompt="jazz melody in D minor", seed=first["seed"]).json()
+    assert again["notes"] == first["notes"]
+    assert 0 <= first["seed"] <= 2**53 - 1
+
+
 def test_defaults_are_a_four_bar_melody_in_c_major_at_120(local):
     body = generate(local).json()
     assert (body["type"], body["key"], body["tempo"], body["bars"]) == ("melody", "C major", 120, 4)
