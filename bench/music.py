@@ -1,5 +1,9 @@
-"""Music benchmarks, in sections: ``--section keys``, ``--section generate`` (more
-sections: ``--section NAME``; default: all of them, one after another).
+"""Music benchmarks, in sections: ``--section keys``, ``--section generate``,
+``--section parser`` (default: all of them, one after another).
+
+**parser**: the streamed plan reader's cost per byte for 1-, 16- and 256-byte pieces
+against one msgspec decode of the whole plan, and the time from an action's closing brace
+upstream to its SSE frame at 1 and 50 concurrent streaming agents (``bench/music_parser.py``).
 
 **keys**: key-estimation accuracy of the three profile sets side by side
 (``dawai.core.music.key_estimation``; duration-weighted histograms), on
@@ -29,6 +33,7 @@ the same way.
 
     .venv/bin/python bench/music.py [--section keys] [--per-key 20] [--corpus-limit N]
     .venv/bin/python bench/music.py --section generate [--runs 200]
+    .venv/bin/python bench/music.py --section parser [--quick]
 
 Prints a table per section, then one line ``JSON {...}`` with every section's figures.
 """
@@ -51,6 +56,7 @@ import http.client
 import statistics
 
 from key_material import Note, Piece, bach_chorales, essen_folksongs, generated_pieces
+from music_parser import parser_section
 from server_processes import HOST, bench_env, free_port, stop, wait_healthy
 
 from dawai.core.generation import STYLES, PartRequest, PartType, write_part
@@ -327,6 +333,7 @@ def generate_section(args: argparse.Namespace) -> dict[str, Any]:
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "keys": keys_section,
     "generate": generate_section,
+    "parser": parser_section,
 }
 
 
@@ -338,6 +345,7 @@ def main() -> None:
         "--corpus-limit", type=int, default=None, help="keys: at most this many pieces a corpus"
     )
     parser.add_argument("--runs", type=int, default=200, help="generate: parts of each type timed in process")
+    parser.add_argument("--quick", action="store_true", help="parser: fewer repeats")
     args = parser.parse_args()
     figures = {}
     for name in args.section or list(SECTIONS):

@@ -24,6 +24,7 @@ from dawai.adapters.stores import (
     redis_client,
 )
 from dawai.bootstrap.config import redacted
+from dawai.core.agent.service import AgentService
 from dawai.core.chat import ChatService
 from dawai.core.gateway import LLMGateway
 from dawai.core.generation.service import GenerateService
@@ -136,6 +137,17 @@ class Container(containers.DeclarativeContainer):
     )
     generate_service = providers.Singleton(
         GenerateService, gateway=llm_gateway, max_tokens=settings.provided.llm.max_tokens
+    )
+
+    # The planner behind ``model: "local"`` (an ``agent.service.Planner``); None until the
+    # offline agent is installed here, and the agent answers such requests with a 503.
+    local_planner: providers.Object[Any] = providers.Object(None)
+    agent_service = providers.Singleton(
+        AgentService,
+        gateway=llm_gateway,
+        summaries=summary_store,
+        settings=settings,
+        local_planner=local_planner,
     )
 
 

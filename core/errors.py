@@ -20,6 +20,7 @@ __all__ = [
     "NotFound",
     "RateLimited",
     "ServerShuttingDown",
+    "UnstructuredReply",
     "UpstreamAuthError",
     "UpstreamError",
     "UpstreamTimeout",
@@ -99,6 +100,17 @@ class UpstreamTruncated(UpstreamError):
     """A stream ended without the provider's stop signal: the reply is incomplete."""
 
     title = "Upstream stream was cut"
+
+
+class UnstructuredReply(UpstreamError):
+    """Structured output was asked for and the model answered with text that holds no
+    JSON (prose only); ``text`` is what it wrote, for a feature to show or explain."""
+
+    title = "Model answered without structure"
+
+    def __init__(self, detail: str, *, text: str, provider: str = "") -> None:
+        super().__init__(detail, provider=provider)
+        self.text = text
 
 
 class UpstreamTimeout(DawaiError):

@@ -173,11 +173,9 @@ class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """``[agent]``: what one agent request may hold and what one plan may do (README, Limits)."""
+    """``[agent]``: what one plan may do (README, Limits). What a request may hold is fixed
+    in its schema (``agent.context``), so the OpenAPI document states it."""
 
-    max_prompt_chars: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 4000
-    max_tracks: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64  # in context.tracks
-    max_context_notes: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 10_000  # over all tracks
     max_actions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 64  # kept per plan; the rest dropped
     max_notes_per_action: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1024
     max_plan_notes: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 4096  # notes in all actions

@@ -12,17 +12,20 @@ from dawai.adapters.upstream.slots import PoolExhausted
 from dawai.core.errors import (
     DawaiError,
     RateLimited,
+    UnstructuredReply,
     UpstreamAuthError,
     UpstreamError,
     UpstreamTimeout,
     UpstreamTruncated,
 )
+from dawai.core.lenient_json import NoJson, loads_lenient
 from dawai.core.models import ChatEvent, Finish, Usage
 from dawai.core.redaction import redact
 
 __all__ = [
     "broken_stream",
     "connection_failure",
+    "decode_structured",
     "decode_upstream",
     "retry_after_seconds",
     "status_failure",
@@ -39,6 +42,22 @@ def decode_upstream(decode: Callable[[Any], T], data: Any, provider: str, what: 
         return decode(data)
     except msgspec.DecodeError:
         raise UpstreamError(f"The {provider} {what} was not valid JSON.", provider=provider) from None
+
+
+def decode_structured(text: str, provider: str) -> Any:
+    """A structured reply's JSON: strict first; then, for servers that do not hold to the
+    schema (OpenAI-compatible ones), read leniently (code fences, prose around it,
+    trailing commas, single quotes); prose with no JSON is ``UnstructuredReply``."""
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        pass
+    try:
+        return loads_lenient(text)
+    except NoJson:
+        raise UnstructuredReply(
+            f"The {provider} reply held no JSON.", text=text[:4000], provider=provider
+        ) from None
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:

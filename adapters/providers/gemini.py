@@ -27,7 +27,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
-import msgspec
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types
@@ -36,6 +35,7 @@ from dawai.adapters.internals import GEMINI_RAW_PATH, usable
 from dawai.adapters.providers.failures import (
     broken_stream,
     connection_failure,
+    decode_structured,
     decode_upstream,
     status_failure,
     stream_end,
@@ -330,7 +330,7 @@ class GeminiProvider:
     async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
         args = self._args(request, **_json_config(schema))
         response = await self._sdk_reply(args)
-        return decode_upstream(msgspec.json.decode, _text(response), self.name, "reply")
+        return decode_structured(_text(response), self.name)
 
     async def aclose(self) -> None:
         if not self._owner:  # a view's client belongs to the instance it came from

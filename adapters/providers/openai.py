@@ -21,6 +21,7 @@ from dawai.adapters.internals import OPENAI_RAW_STREAMS, usable
 from dawai.adapters.providers.failures import (
     broken_stream,
     connection_failure,
+    decode_structured,
     decode_upstream,
     status_failure,
     stream_end,
@@ -194,7 +195,7 @@ class OpenAIProvider(RawKeyViews):
         follow its rules: an object at the root, every property required,
         ``additionalProperties: false``)."""
         reply = await self._complete(self._body(request, response_format=_json_format(schema)))
-        return decode_upstream(msgspec.json.decode, reply.text, self.name, "reply")
+        return decode_structured(reply.text, self.name)
 
     def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]:
         """``complete_json``'s reply streamed: the JSON text in ``content`` deltas."""

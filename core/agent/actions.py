@@ -22,11 +22,14 @@ __all__ = [
     "MAX_NOTE_SECONDS",
     "TRACK_TYPES",
     "Action",
+    "ActionOut",
     "AddNotes",
     "AddNotesParams",
     "AddTrack",
     "AddTrackParams",
     "ApplyEffect",
+    "ApplyEffectOut",
+    "ApplyEffectOutParams",
     "ApplyEffectParams",
     "DeleteNotes",
     "DeleteNotesParams",
@@ -175,8 +178,31 @@ class UpdateProject(_Action, frozen=True, tag="updateProject"):
     params: UpdateProjectParams
 
 
+class ApplyEffectOutParams(_Params, frozen=True):
+    """``applyEffect`` params as the reply writes them: settings as ``{name: value}``."""
+
+    track_id: Id
+    effect: EffectName
+    settings: dict[str, float] = {}
+
+
+class ApplyEffectOut(_Action, frozen=True, tag="applyEffect"):
+    params: ApplyEffectOutParams
+
+
 Action = (
     AddTrack | UpdateTrack | DeleteTrack | AddNotes | UpdateNotes | DeleteNotes | ApplyEffect | UpdateProject
+)
+# The reply's form of a validated action (``to_wire``'s), for the wire schema.
+ActionOut = (
+    AddTrack
+    | UpdateTrack
+    | DeleteTrack
+    | AddNotes
+    | UpdateNotes
+    | DeleteNotes
+    | ApplyEffectOut
+    | UpdateProject
 )
 ACTION_TYPES: tuple[str, ...] = (
     "addTrack",

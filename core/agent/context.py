@@ -1,8 +1,9 @@
 """What the agent reads from a request: the project settings and the tracks it may touch.
 
 The wire ``context`` object is decoded straight into these (camelCase on the wire, unknown
-keys ignored, as the contract says of ``context``). The types cap sizes so a body cannot
-hold a million tracks; the configurable limits (``[agent]``) are checked by the service.
+keys ignored, as the contract says of ``context``). The types hold the request limits
+(``MAX_TRACKS`` tracks, ``MAX_TRACK_NOTES`` notes a track), so they are field errors and
+the OpenAPI schema states them.
 Ids may arrive as numbers and are compared as strings.
 """
 
@@ -12,8 +13,18 @@ from typing import Annotated
 
 import msgspec
 
-__all__ = ["AgentContext", "ContextNote", "ContextProject", "ContextTrack", "track_id_of"]
+__all__ = [
+    "MAX_TRACKS",
+    "MAX_TRACK_NOTES",
+    "AgentContext",
+    "ContextNote",
+    "ContextProject",
+    "ContextTrack",
+    "track_id_of",
+]
 
+MAX_TRACKS = 64
+MAX_TRACK_NOTES = 4096
 Ident = str | int
 Short = Annotated[str, msgspec.Meta(max_length=200)]
 
@@ -30,7 +41,7 @@ class ContextTrack(msgspec.Struct, frozen=True, kw_only=True):
     id: Ident
     name: Short = ""
     type: Short = "midi"
-    notes: Annotated[list[ContextNote], msgspec.Meta(max_length=100_000)] = []
+    notes: Annotated[list[ContextNote], msgspec.Meta(max_length=MAX_TRACK_NOTES)] = []
 
 
 class ContextProject(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -43,7 +54,7 @@ class ContextProject(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
 
 class AgentContext(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     project: ContextProject = ContextProject()
-    tracks: Annotated[list[ContextTrack], msgspec.Meta(max_length=1024)] = []
+    tracks: Annotated[list[ContextTrack], msgspec.Meta(max_length=MAX_TRACKS)] = []
     project_id: Ident | None = None
 
     @property

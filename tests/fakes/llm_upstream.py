@@ -25,6 +25,9 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
                    the connection drops after it
 ``raw_error_after=N`` Gemini: N pieces, then an error document as bare JSON lines (no
                    ``data:``), the way the real API cuts some streams
+``hold_after=N``   stream N pieces, then hold the rest until ``release()`` is called (or 10 s
+                   pass, counted in ``holds_timed_out``): a test can check that its client
+                   acted on the first pieces before the stream ended
 ``blocked=1``      Gemini: the prompt is blocked (``promptFeedback.blockReason: SAFETY``, no
                    candidates), streamed or not
 =================  ==========================================================================
@@ -90,6 +93,7 @@ _INT_DIRECTIVES = frozenset(
         "raw_error_after",
         "blocked",
         "length",
+        "hold_after",
     }
 )
 
@@ -109,6 +113,7 @@ class Directives:
     raw_error_after: int | None = None
     blocked: int = 0
     length: int | None = None
+    hold_after: int | None = None
 
     @classmethod
     def parse(cls, model: str) -> Directives:
@@ -427,6 +432,9 @@ class FakeUpstream:
         self.disconnects = 0
         self.active_streams = 0
         self._disconnected = threading.Event()
+        self._release = threading.Event()
+        self.holds_released = 0
+        self.holds_timed_out = 0
         self._fails: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -489,6 +497,21 @@ class FakeUpstream:
         self.requests.clear()
         self.disconnects = 0
         self._disconnected.clear()
+        self._release.clear()
+        self.holds_released = self.holds_timed_out = 0
+
+    def release(self) -> None:
+        """Let a stream held by ``hold_after`` go on (from any thread)."""
+        self._release.set()
+
+    async def _hold(self, seconds: float = 10.0) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._release.is_set():
+            if time.monotonic() > deadline:
+                self.holds_timed_out += 1
+                return
+            await asyncio.sleep(0.005)
+        self.holds_released += 1
 
     def wait_for_disconnect(self, timeout: float = 5.0) -> bool:
         """Block (from any thread) until a client dropped a response in progress."""
@@ -745,6 +768,8 @@ class FakeUpstream:
             for index, data in enumerate(frames):
                 if plan.delay and index > first_piece:
                     await asyncio.sleep(plan.delay)
+                if plan.hold_after is not None and index == first_piece + plan.hold_after:
+                    await self._hold()
                 if writer.is_closing():  # the client hung up: its RST closed the transport
                     self._note_disconnect()
                     return False

@@ -12,6 +12,7 @@ from tests.conftest import make_settings
 
 PROBLEM = "application/problem+json"
 STREAMS = tuple(f"{prefix}/stream/chat" for prefix in API_PREFIXES)
+AGENT_STREAMS = tuple(f"{prefix}/stream/agent" for prefix in API_PREFIXES)
 CHATS = (*(f"{prefix}/chat" for prefix in API_PREFIXES), *STREAMS)
 
 
@@ -65,13 +66,16 @@ def test_streams_declare_event_stream_and_their_events(spec):
         if method == "head" or "204" in op["responses"]:
             continue
         ok = op["responses"]["200"]["content"]
-        if path in STREAMS:
+        if path in STREAMS or path in AGENT_STREAMS:
             assert list(ok) == ["text/event-stream"]
             data = ok["text/event-stream"]["schema"]["properties"]["data"]
             assert data["if"] == {"const": "[DONE]"}
             events = data["else"]["contentSchema"]["oneOf"]
             names = {e["$ref"].rsplit("/", 1)[1] for e in events}
-            assert names == {"TextDelta", "Usage", "StreamError"}
+            expected = {"TextDelta", "Usage", "StreamError"}
+            if path in AGENT_STREAMS:
+                expected = {"StatusEvent", "ActionEvent", "ResultEvent", "StreamError"}
+            assert names == expected
         elif path.endswith("/generate"):  # the part as JSON, or as a MIDI file (Accept: audio/midi)
             assert list(ok) == ["application/json", "audio/midi"]
             assert ok["audio/midi"]["schema"]["format"] == "binary"

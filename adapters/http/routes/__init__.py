@@ -5,7 +5,7 @@ A new feature is one module here plus one line below."""
 from __future__ import annotations
 
 from dawai.adapters.http.route_set import RouteSet
-from dawai.adapters.http.routes import admin, chat, generate, ghost_text, health, models, summary
+from dawai.adapters.http.routes import admin, agent, chat, generate, ghost_text, health, models, summary
 
 __all__ = ["ROUTES"]
 
@@ -17,4 +17,5 @@ ROUTES: tuple[RouteSet, ...] = (
     admin.routes,
     generate.routes,
     ghost_text.routes,
+    agent.routes,
 )

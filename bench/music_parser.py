@@ -1,0 +1,200 @@
+"""``bench/music.py --section parser``: the streamed plan reader and the streaming agent.
+
+- Cost per byte of scanning a plan (``core/agent/incremental.py``) and decoding each action
+  as it completes, for 1-, 16- and 256-byte pieces, against one ``msgspec`` decode of the
+  whole plan (the floor, in the same run), at two plan sizes: linear when the per-byte cost
+  does not grow with the plan (``linearity``: large over small).
+- Time from an action's closing brace leaving a provider to its SSE frame being ready,
+  through ``AgentService.stream`` (gateway, ``EventStream``, scanner, validator, frame
+  encoder) in one process, at 1 and 50 concurrent streaming agents (32-byte pieces, 1 ms
+  apart): p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import msgspec
+
+
+def _plan_text(actions: int, notes: int) -> str:
+    plan = {
+        "actions": [
+            {
+                "type": "addNotes",
+                "params": {
+                    "trackId": "t1",
+                    "notes": [
+                        {
+                            "id": None,
+                            "pitch": 40 + n % 40,
+                            "time": n * 0.25,
+                            "duration": 0.25,
+                            "velocity": 0.8,
+                        }
+                        for n in range(notes)
+                    ],
+                },
+                "description": f'フレーズ {a}: a "quoted" {{brace}} line',
+            }
+            for a in range(actions)
+        ],
+        "summary": "A test plan",
+        "nextSteps": "Listen",
+    }
+    return json.dumps(plan)
+
+
+def _best(run: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def _scan_cost(text: str, piece: int, repeats: int) -> float:
+    from dawai.core.agent.incremental import ActionScanner
+
+    decode = msgspec.json.Decoder().decode
+    pieces = [text[i : i + piece] for i in range(0, len(text), piece)]
+
+    def run() -> None:
+        scanner = ActionScanner()
+        for chunk in pieces:
+            for element in scanner.feed(chunk):
+                decode(element)
+        scanner.finish()
+
+    return _best(run, repeats)
+
+
+async def _latency(streams: int, actions: int, pace: float) -> list[float]:
+    """Seconds from each action's closing brace leaving the provider to its frame."""
+    from dawai.adapters.http.routes.agent import _agent_frames
+    from dawai.adapters.stores import MemorySummaryStore
+    from dawai.core.agent import AgentContext
+    from dawai.core.agent.service import AgentActionEvent, AgentInput, AgentService
+    from dawai.core.models import ChatEvent, Finish, LLMRequest, TextDelta
+    from tests.conftest import scripted_gateway
+
+    text = _plan_text(actions, 8)
+    closes: list[int] = []  # where each action ends in the text
+    depth, in_string, escape = 0, False, False
+    for i, ch in enumerate(text):
+        if in_string:
+            escape, in_string = (False, in_string) if escape else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 2 and ch == "}":
+                closes.append(i)
+    piece = 32
+
+    class Timed:
+        name = "bench"
+
+        def __init__(self) -> None:
+            self.sent: dict[str, list[float]] = {}
+
+        async def stream_json(self, request: LLMRequest, schema: dict[str, Any]) -> AsyncIterator[ChatEvent]:
+            stamps = self.sent.setdefault(request.messages[-1].content, [])
+            next_close = 0
+            for start in range(0, len(text), piece):
+                await asyncio.sleep(pace)
+                end = start + piece
+                while next_close < len(closes) and closes[next_close] < end:
+                    stamps.append(time.perf_counter())  # this piece carries the closing brace
+                    next_close += 1
+                yield TextDelta(text[start:end])
+            yield Finish("stop")
+
+        async def complete_json(self, request: LLMRequest, schema: dict[str, Any]) -> Any:
+            raise NotImplementedError
+
+        async def complete(self, request: LLMRequest) -> Any:
+            raise NotImplementedError
+
+        def stream(self, request: LLMRequest) -> Any:
+            raise NotImplementedError
+
+        async def aclose(self) -> None:
+            return None
+
+    provider = Timed()
+    gateway, settings = scripted_gateway({"bench": provider})
+    agent = AgentService(gateway=gateway, summaries=MemorySummaryStore(), settings=settings)
+    context = msgspec.convert({"tracks": [{"id": "t1", "type": "midi"}]}, AgentContext)
+    delays: list[float] = []
+
+    async def one(index: int) -> None:
+        prompt = f"go {index}"
+        stream = await agent.stream(AgentInput(prompt=prompt, model="bench-1", context=context))
+        seen: list[float] = []
+        async for event in stream:
+            if _agent_frames(event) and isinstance(event, AgentActionEvent):
+                seen.append(time.perf_counter())
+        delays.extend(b - a for a, b in zip(provider.sent[prompt], seen, strict=True))
+
+    await asyncio.gather(*(one(i) for i in range(streams)))
+    return delays
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def parser_section(args: argparse.Namespace) -> dict[str, Any]:
+    repeats = 3 if getattr(args, "quick", False) else 7
+    sizes = {"small": _plan_text(16, 16), "large": _plan_text(64, 16)}
+    floor = {
+        name: _best(lambda t=text: msgspec.json.decode(t), repeats * 3) / len(text)
+        for name, text in sizes.items()
+    }
+    rows = []
+    figures: dict[str, Any] = {"plan_bytes": {n: len(t) for n, t in sizes.items()}}
+    print(f"{'plan':<6} {'bytes':>8} {'piece':>6} {'ns/byte':>9} {'x decode':>9}")
+    for name, text in sizes.items():
+        whole = f"{name:<6} {len(text):>8} {'whole':>6} {floor[name] * 1e9:>9.2f} {1.0:>9.2f}"
+        print(whole + "   (msgspec decode, the floor)")
+        for piece in (1, 16, 256):
+            cost = _scan_cost(text, piece, repeats) / len(text)
+            ratio = cost / floor[name]
+            rows.append((name, piece, cost, ratio))
+            print(f"{name:<6} {len(text):>8} {piece:>6} {cost * 1e9:>9.2f} {ratio:>9.2f}")
+            figures[f"{name}_{piece}_ns_per_byte"] = round(cost * 1e9, 3)
+            figures[f"{name}_{piece}_x_decode"] = round(ratio, 2)
+        figures[f"{name}_decode_ns_per_byte"] = round(floor[name] * 1e9, 3)
+    for piece in (1, 16, 256):
+        small = figures[f"small_{piece}_ns_per_byte"]
+        large = figures[f"large_{piece}_ns_per_byte"]
+        figures[f"linearity_{piece}"] = round(large / small, 2)
+    print(
+        "linearity (large/small ns per byte): "
+        + ", ".join(f"{p} B: {figures[f'linearity_{p}']}" for p in (1, 16, 256))
+    )
+    print()
+    print(f"{'streams':>7} {'actions':>8} {'p50 ms':>8} {'p99 ms':>8}   closing brace upstream -> SSE frame")
+    for streams in (1, 50):
+        delays = asyncio.run(_latency(streams, 16 if getattr(args, "quick", False) else 32, 0.001))
+        p50, p99 = _pct(delays, 0.5) * 1000, _pct(delays, 0.99) * 1000
+        figures[f"brace_to_event_{streams}_p50_ms"] = round(p50, 3)
+        figures[f"brace_to_event_{streams}_p99_ms"] = round(p99, 3)
+        print(f"{streams:>7} {len(delays):>8} {p50:>8.3f} {p99:>8.3f}")
+    return figures
