@@ -41,7 +41,9 @@ OVERSIZED: Final = ""
 
 _ROOT = re.compile(r"[{\[]")
 _TOP = re.compile(r"[{}\[\]\"',:]")  # the root object's own level and the actions array's
-_DEEP = re.compile(r"[{}\[\]\"']")  # inside an element only nesting and strings matter
+# Inside an element only nesting and strings matter: one match skips a run of anything else,
+# complete double-quoted strings included (possessive, so it never backtracks).
+_DEEP_RUN = re.compile(r'(?:[^{}\[\]"\'\\]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+')
 _IN_DOUBLE = re.compile(r'["\\]')
 _IN_SINGLE = re.compile(r"['\\]")
 _KEPT_KEYS = frozenset({"summary", "nextSteps", "next_steps"})
@@ -152,10 +154,19 @@ class ActionScanner:
                     self._key = "".join(self._key_parts)
                     self._key_parts = None
                 continue
-            found = (_DEEP if self._depth > 2 else _TOP).search(text, pos)
-            if found is None:
-                break
-            at, ch = found.start(), found.group()
+            if self._depth > 2:
+                at = _DEEP_RUN.match(text, pos).end()  # type: ignore[union-attr]
+                if at >= end:
+                    break
+                ch = text[at]
+                if ch == "\\":  # a stray backslash outside a string: skip it
+                    pos = at + 1
+                    continue
+            else:
+                found = _TOP.search(text, pos)
+                if found is None:
+                    break
+                at, ch = found.start(), found.group()
             pos = at + 1
             if ch == '"' or ch == "'":
                 self._in_string, self._quote = True, ch
