@@ -56,7 +56,9 @@ def decode_structured(text: str, provider: str) -> Any:
         return loads_lenient(text)
     except NoJson:
         raise UnstructuredReply(
-            f"The {provider} reply held no JSON.", text=text[:4000], provider=provider
+            f"The {provider} reply was not valid JSON: it held no JSON at all.",
+            text=text[:4000],
+            provider=provider,
         ) from None
 
 
