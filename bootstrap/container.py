@@ -7,7 +7,7 @@ functions that call its providers. Tests swap parts with ``container.x.override(
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from dependency_injector import containers, providers
@@ -16,11 +16,11 @@ from dawai.adapters.http.drain import StreamDrain
 from dawai.adapters.internals import Verdict, verdicts
 from dawai.adapters.stores import (
     MemoryAudioCache,
-    MemoryFeedbackStore,
     MemorySummaryStore,
     RedisAudioCache,
     RedisFeedbackStore,
     RedisSummaryStore,
+    SqliteFeedbackStore,
     redis_client,
 )
 from dawai.bootstrap.config import redacted
@@ -28,7 +28,7 @@ from dawai.core.agent.service import AgentService
 from dawai.core.chat import ChatService
 from dawai.core.gateway import LLMGateway
 from dawai.core.generation.service import GenerateService
-from dawai.core.ghost.service import GhostTextHandle, GhostTextService
+from dawai.core.ghost.service import GhostTextHandle, GhostTextService, Learning
 from dawai.core.inference import build_completer
 from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
@@ -37,7 +37,9 @@ from dawai.core.settings import Settings
 from dawai.core.summaries import SummaryService
 from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution_version
 
-__all__ = ["Container", "build_container"]
+__all__ = ["Container", "build_container", "feedback_path"]
+
+DAY_SECONDS = 24 * 60 * 60.0
 
 
 def _store_backend(settings: Settings) -> str:
@@ -76,9 +78,48 @@ async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
     await pool.aclose()
 
 
+def feedback_path(settings: Settings, environ: Mapping[str, str] = os.environ) -> str:
+    """``ghost_text.feedback_path``, or the default under the XDG state folder."""
+    if settings.ghost_text.feedback_path:
+        return settings.ghost_text.feedback_path
+    state = environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "dawai", "ghost-feedback.sqlite3")
+
+
+def _sqlite_feedback(settings: Settings) -> SqliteFeedbackStore:
+    ghost = settings.ghost_text
+    return SqliteFeedbackStore(
+        feedback_path(settings),
+        max_features=ghost.max_features,
+        max_phrases=ghost.max_phrases,
+        max_users=ghost.max_users,
+        half_life=ghost.half_life_days * DAY_SECONDS,
+    )
+
+
+def _redis_feedback(client: Any, settings: Settings) -> RedisFeedbackStore:
+    ghost = settings.ghost_text
+    return RedisFeedbackStore(
+        client,
+        max_features=ghost.max_features,
+        max_phrases=ghost.max_phrases,
+        half_life=ghost.half_life_days * DAY_SECONDS,
+    )
+
+
+async def _closed_at_shutdown(store: Any) -> AsyncIterator[Any]:
+    """Closes a store that holds something (the SQLite file) at shutdown."""
+    yield store
+    await store.aclose()
+
+
 def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHandle:
     """Ghost text over ``inference.ghost_text_engine``, built on first use."""
-    return GhostTextHandle(lambda: GhostTextService([build_completer(catalog, settings)], feedback))
+    ghost = settings.ghost_text
+    learning = Learning(ghost.store_text, ghost.feature_salt, ghost.half_life_days * DAY_SECONDS)
+    return GhostTextHandle(
+        lambda: GhostTextService([build_completer(catalog, settings)], feedback, learning=learning)
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -113,7 +154,13 @@ class Container(containers.DeclarativeContainer):
         memory=providers.Singleton(MemorySummaryStore, max_entries=settings.provided.summaries.max_projects),
         redis=providers.Singleton(RedisSummaryStore, redis, ttl_seconds=settings.provided.summaries.ttl),
     )
-    feedback_store = _by_backend(store_backend, redis, MemoryFeedbackStore, RedisFeedbackStore)
+    # Ghost-text feedback: SQLite on this machine, or Redis shared by every worker.
+    feedback_store = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(_sqlite_feedback, settings),
+        redis=providers.Singleton(_redis_feedback, redis, settings),
+    )
+    feedback_lifetime = providers.Resource(_closed_at_shutdown, feedback_store)
     audio_cache = _by_backend(store_backend, redis, MemoryAudioCache, RedisAudioCache)
     # Project summaries (/api/update-summary) and their text in chat and agent prompts.
     summary_service = providers.Singleton(

@@ -18,6 +18,8 @@ __all__ = [
     "ChatReply",
     "CompletionCandidate",
     "CompletionQuery",
+    "FeatureStats",
+    "FeedbackEvent",
     "Finish",
     "LLMReply",
     "LLMRequest",
@@ -33,6 +35,7 @@ __all__ = [
     "TextAnalysis",
     "TextDelta",
     "Usage",
+    "UserFeedback",
     "VoiceInfo",
 ]
 
@@ -216,3 +219,30 @@ class TextAnalysis(msgspec.Struct, frozen=True):
     lines: tuple[LineAnalysis, ...]
     rhyme_scheme: str
     chords: tuple[str, ...] = ()
+
+
+class FeedbackEvent(msgspec.Struct, frozen=True):
+    """One user's reaction to one ghost-text candidate, as the features it counts for
+    (``dawai.core.ghost.learning``); ``phrase`` is the accepted text, only when the operator
+    keeps text."""
+
+    kind: Literal["shown", "accepted", "dismissed"]
+    features: tuple[str, ...]
+    at: float  # seconds since the epoch
+    phrase: str | None = None
+
+
+class FeatureStats(msgspec.Struct, frozen=True):
+    """Time-decayed counts of one feature for one user, as they stood at ``updated``."""
+
+    accepted: float
+    dismissed: float
+    shown: float
+    updated: float
+
+
+class UserFeedback(msgspec.Struct, frozen=True):
+    """What is kept about one user: counts per feature and accepted phrases, oldest first."""
+
+    features: dict[str, FeatureStats]
+    phrases: tuple[str, ...] = ()

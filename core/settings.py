@@ -218,6 +218,23 @@ class SummarySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     key_profile: Literal["krumhansl_kessler", "temperley", "albrecht_shanahan"] = "albrecht_shanahan"
 
 
+class GhostTextSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[ghost_text]``: where and how ghost-text feedback is kept (docs/adr/0025)."""
+
+    # The SQLite file feedback is kept in without redis_url; "" means
+    # $XDG_STATE_HOME/dawai/ghost-feedback.sqlite3 (~/.local/state/...), ":memory:" none.
+    feedback_path: str = ""
+    # Keep accepted phrases as text (the per-user overlay); off, only hashed features are kept.
+    store_text: bool = False
+    # Keys the hashes of candidate texts that feedback counts for; set one per deployment.
+    feature_salt: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    # Feedback counts halve every this many days.
+    half_life_days: Annotated[float, msgspec.Meta(gt=0, le=3650)] = 14.0
+    max_features: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500  # per user
+    max_phrases: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200  # per user
+    max_users: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000  # SQLite only
+
+
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
@@ -231,6 +248,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     voices: dict[str, VoiceSettings] = {}
     engines: dict[str, EngineSettings] = {}
     summaries: SummarySettings = SummarySettings()
+    ghost_text: GhostTextSettings = GhostTextSettings()
     redis_url: str | None = None
 
     def endpoint(self, name: str) -> ProviderEndpoint | None:

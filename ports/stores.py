@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
+
+from dawai.core.models import FeedbackEvent, UserFeedback
 
 __all__ = ["AudioCache", "FeedbackStore", "SummaryStore"]
 
@@ -18,11 +21,16 @@ class SummaryStore(Protocol):
 
 @runtime_checkable
 class FeedbackStore(Protocol):
-    """Per-user accept/reject counts for ghost-text candidates."""
+    """Ghost-text feedback per user: time-decayed counts per feature, accepted phrases.
+    Every method touches one user's data only."""
 
-    async def record(self, user_id: str, candidate: str, accepted: bool) -> None: ...
+    async def add(self, user_id: str, events: Sequence[FeedbackEvent]) -> None:
+        """Count ``events`` for the user (decaying what was there to each event's time)."""
+        ...
 
-    async def weights(self, user_id: str) -> dict[str, float]: ...
+    async def profile(self, user_id: str) -> UserFeedback | None:
+        """What is kept about the user, or None for a user never seen (or forgotten)."""
+        ...
 
     async def forget(self, user_id: str) -> bool:
         """Remove everything kept about the user; whether there was anything."""

@@ -158,6 +158,8 @@ def upstream_env(fake: Any, **extra: str) -> dict[str, str]:
         "OPENAI_BASE_URL": fake.openai_base_url,
         "GEMINI_API_KEY": "AIza" + "t" * 35,
         "GOOGLE_GEMINI_BASE_URL": fake.gemini_base_url,
+        # Ghost-text feedback in a database that lives as long as the server process.
+        "DAWAI_GHOST_FEEDBACK_PATH": ":memory:",
         **extra,
     }
 

@@ -80,6 +80,10 @@ class GhostFeedbackBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     # A JSON boolean. Typed Any so that Litestar's lax conversion cannot turn 0 or "true"
     # into one; the handler refuses anything else (``strict_bool``).
     accepted: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "boolean"})]
+    # Beyond the contract: "shown" counts a candidate shown and neither taken nor turned down
+    # (``accepted`` false); given with "accepted" or "dismissed" it must agree with ``accepted``.
+    event: Literal["shown", "accepted", "dismissed"] | None = None
+    kind: Literal["lyric", "chord", "term", "phrase"] | None = None  # else inferred
 
 
 def strict_bool(value: Any, field: str) -> bool:

@@ -9,7 +9,6 @@ from dawai.adapters.stores.memory import (
     MemoryAudioCache,
     MemoryFeedbackStore,
     MemorySummaryStore,
-    acceptance_weight,
 )
 from dawai.adapters.stores.redis import (
     RedisAudioCache,
@@ -17,6 +16,7 @@ from dawai.adapters.stores.redis import (
     RedisSummaryStore,
     redis_client,
 )
+from dawai.adapters.stores.sqlite import SqliteFeedbackStore
 
 __all__ = [
     "MemoryAudioCache",
@@ -25,6 +25,6 @@ __all__ = [
     "RedisAudioCache",
     "RedisFeedbackStore",
     "RedisSummaryStore",
-    "acceptance_weight",
+    "SqliteFeedbackStore",
     "redis_client",
 ]

@@ -9,30 +9,26 @@ several threads at once.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 
+from dawai.core.ghost.learning import DEFAULT_HALF_LIFE, updated
+from dawai.core.models import FeatureStats, FeedbackEvent, UserFeedback
+
 __all__ = [
     "DEFAULT_AUDIO_MAX_BYTES",
-    "DEFAULT_MAX_CANDIDATES",
+    "DEFAULT_MAX_FEATURES",
+    "DEFAULT_MAX_PHRASES",
     "MemoryAudioCache",
     "MemoryFeedbackStore",
     "MemorySummaryStore",
-    "acceptance_weight",
 ]
 
-DEFAULT_MAX_CANDIDATES = 500
+DEFAULT_MAX_FEATURES = 500
+DEFAULT_MAX_PHRASES = 200
 DEFAULT_AUDIO_MAX_BYTES = 256 * 1024 * 1024
-
-
-def acceptance_weight(accepts: int, rejects: int) -> float:
-    """The smoothed acceptance rate ``(accepts + 1) / (accepts + rejects + 2)``.
-
-    Laplace smoothing: an unseen candidate weighs 0.5, the value stays inside (0, 1), and it
-    rises with every accept and falls with every reject.
-    """
-    return (accepts + 1) / (accepts + rejects + 2)
 
 
 def _positive(name: str, value: int) -> int:
@@ -70,37 +66,57 @@ class MemorySummaryStore:
 
 
 class MemoryFeedbackStore:
-    """Accept/reject counts per user and candidate text.
+    """Feedback per user: time-decayed counts per feature and the accepted phrases kept.
 
-    Bounds: each user keeps at most ``max_candidates`` candidates (recording a new one forgets
-    the one recorded least recently), and at most ``max_users`` users are kept (the user whose
-    feedback arrived least recently goes first).
+    Bounds: each user keeps at most ``max_features`` features (the least recently updated go
+    first) and ``max_phrases`` phrases (the oldest go first); at most ``max_users`` users are
+    kept (the one whose feedback arrived least recently goes first).
     """
 
-    def __init__(self, *, max_candidates: int = DEFAULT_MAX_CANDIDATES, max_users: int = 10_000) -> None:
-        self._max_candidates = _positive("max_candidates", max_candidates)
+    def __init__(
+        self,
+        *,
+        max_features: int = DEFAULT_MAX_FEATURES,
+        max_phrases: int = DEFAULT_MAX_PHRASES,
+        max_users: int = 10_000,
+        half_life: float = DEFAULT_HALF_LIFE,
+    ) -> None:
+        self._max_features = _positive("max_features", max_features)
+        self._max_phrases = _positive("max_phrases", max_phrases)
         self._max_users = _positive("max_users", max_users)
-        # user -> candidate -> [accepts, rejects], both in least-recently-recorded order.
-        self._users: OrderedDict[str, OrderedDict[str, list[int]]] = OrderedDict()
+        self._half_life = half_life
+        # user -> (feature -> stats, least recently updated first; phrases, oldest first)
+        self._users: OrderedDict[str, tuple[OrderedDict[str, FeatureStats], OrderedDict[str, None]]] = (
+            OrderedDict()
+        )
 
-    async def record(self, user_id: str, candidate: str, accepted: bool) -> None:
-        counts = self._users.get(user_id)
-        if counts is None:
-            counts = self._users[user_id] = OrderedDict()
+    async def add(self, user_id: str, events: Sequence[FeedbackEvent]) -> None:
+        if not events:
+            return
+        entry = self._users.get(user_id)
+        if entry is None:
+            entry = self._users[user_id] = (OrderedDict(), OrderedDict())
             while len(self._users) > self._max_users:
                 self._users.popitem(last=False)
         self._users.move_to_end(user_id)
-        pair = counts.setdefault(candidate, [0, 0])
-        pair[0 if accepted else 1] += 1
-        counts.move_to_end(candidate)
-        while len(counts) > self._max_candidates:
-            counts.popitem(last=False)
+        features, phrases = entry
+        for event in events:
+            for feature in event.features:
+                features[feature] = updated(features.get(feature), event, self._half_life)
+                features.move_to_end(feature)
+            if event.phrase:
+                phrases[event.phrase] = None
+                phrases.move_to_end(event.phrase)
+        while len(features) > self._max_features:
+            features.popitem(last=False)
+        while len(phrases) > self._max_phrases:
+            phrases.popitem(last=False)
 
-    async def weights(self, user_id: str) -> dict[str, float]:
-        counts = self._users.get(user_id)
-        if counts is None:
-            return {}
-        return {candidate: acceptance_weight(a, r) for candidate, (a, r) in counts.items()}
+    async def profile(self, user_id: str) -> UserFeedback | None:
+        entry = self._users.get(user_id)
+        if entry is None:
+            return None
+        return UserFeedback(dict(entry[0]), tuple(entry[1]))
 
     async def forget(self, user_id: str) -> bool:
         return self._users.pop(user_id, None) is not None

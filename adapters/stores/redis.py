@@ -7,22 +7,25 @@ here does nothing. The ``redis`` package itself is imported only inside ``redis_
 Keys, with the default prefix ``dawai:``:
 
 - ``dawai:summary:{project_id}``: a JSON string, expiring ``ttl_seconds`` after each put;
-- ``dawai:feedback:{user_id}``: a hash with fields ``a:{candidate}`` (accepts) and
-  ``r:{candidate}`` (rejects), and ``dawai:feedback-recency:{user_id}``: a sorted set of the
-  user's candidates scored by a per-user counter of recordings. Both expire ``ttl_seconds``
-  after the user's last recording;
+- ``dawai:ghost:{user_id}:stats``: a hash, feature -> "accepted dismissed shown updated"
+  (time-decayed counts), ``dawai:ghost:{user_id}:recency``: the features by last update, and
+  ``dawai:ghost:{user_id}:phrases``: accepted phrases by time (only when the operator keeps
+  text). All three expire ``ttl_seconds`` after the user's last feedback;
 - ``dawai:audio:{key}``: the audio bytes, expiring ``ttl_seconds`` after the put.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
 
-from dawai.adapters.stores.memory import DEFAULT_MAX_CANDIDATES, acceptance_weight
+from dawai.adapters.stores.memory import DEFAULT_MAX_FEATURES, DEFAULT_MAX_PHRASES
 from dawai.core.errors import NotConfigured
+from dawai.core.ghost.learning import DEFAULT_HALF_LIFE
+from dawai.core.models import FeatureStats, FeedbackEvent, UserFeedback
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -82,37 +85,59 @@ class RedisSummaryStore:
         """The client's owner closes it."""
 
 
-# One atomic step per recording: count it, move the candidate to the newest end of the
-# recency set, forget the oldest candidates past the limit, and refresh both expiries.
-_RECORD = """
-local counts, recency = KEYS[1], KEYS[2]
-local candidate, field, limit, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-redis.call('HINCRBY', counts, field .. candidate, 1)
-local newest = redis.call('ZRANGE', recency, -1, -1, 'WITHSCORES')
-local clock = newest[2] and tonumber(newest[2]) + 1 or 1
-redis.call('ZADD', recency, clock, candidate)
-local excess = redis.call('ZCARD', recency) - limit
+# One atomic step per batch of events: decay each feature's counts to the event's time, count
+# the event, note the feature's recency, keep the phrase, trim past the limits, refresh expiries.
+_ADD = """
+local stats, recency, phrases = KEYS[1], KEYS[2], KEYS[3]
+local half, max_features = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max_phrases, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+local i = 5
+while i <= #ARGV do
+  local kind, at, count, phrase = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), ARGV[i + 3]
+  for j = 1, count do
+    local feature = ARGV[i + 3 + j]
+    local accepted, dismissed, shown, updated = 0, 0, 0, at
+    local old = redis.call('HGET', stats, feature)
+    if old then
+      local parts = {}
+      for value in string.gmatch(old, '%S+') do parts[#parts + 1] = tonumber(value) end
+      accepted, dismissed, shown, updated = parts[1], parts[2], parts[3], parts[4]
+      local elapsed = math.max(at - updated, 0)
+      local factor = 1
+      if half > 0 then factor = 0.5 ^ (elapsed / half) end
+      accepted, dismissed, shown = accepted * factor, dismissed * factor, shown * factor
+      updated = math.max(at, updated)
+    end
+    if kind == 'accepted' then accepted = accepted + 1
+    elseif kind == 'dismissed' then dismissed = dismissed + 1
+    else shown = shown + 1 end
+    local value = string.format('%.17g %.17g %.17g %.17g', accepted, dismissed, shown, updated)
+    redis.call('HSET', stats, feature, value)
+    redis.call('ZADD', recency, updated, feature)
+  end
+  if phrase ~= '' then redis.call('ZADD', phrases, at, phrase) end
+  i = i + 4 + count
+end
+local excess = redis.call('ZCARD', recency) - max_features
 if excess > 0 then
   local gone = redis.call('ZPOPMIN', recency, excess)
-  for i = 1, #gone, 2 do
-    redis.call('HDEL', counts, 'a:' .. gone[i], 'r:' .. gone[i])
-  end
+  for k = 1, #gone, 2 do redis.call('HDEL', stats, gone[k]) end
 end
+local extra = redis.call('ZCARD', phrases) - max_phrases
+if extra > 0 then redis.call('ZPOPMIN', phrases, extra) end
 if ttl > 0 then
-  redis.call('EXPIRE', counts, ttl)
-  redis.call('EXPIRE', recency, ttl)
+  for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl) end
 end
 return 0
 """
 
 
 class RedisFeedbackStore:
-    """Accept/reject counts per user and candidate text, in one hash per user.
-
-    Bound: a user keeps at most ``max_candidates`` candidates. A Lua script records each
-    accept or reject and, in the same atomic step, drops the candidates recorded least
-    recently beyond the limit; a user who stops sending feedback expires after ``ttl_seconds``.
-    """
+    """Ghost-text feedback per user, shared by every worker: time-decayed counts per feature
+    in one hash, their recency in a sorted set, the accepted phrases (when the operator keeps
+    text) in another; a Lua script adds a batch of events atomically and trims past
+    ``max_features`` and ``max_phrases``; a user who stops sending feedback expires after
+    ``ttl_seconds``."""
 
     def __init__(
         self,
@@ -120,32 +145,53 @@ class RedisFeedbackStore:
         *,
         prefix: str = DEFAULT_PREFIX,
         ttl_seconds: int | None = 90 * DAY,
-        max_candidates: int = DEFAULT_MAX_CANDIDATES,
+        max_features: int = DEFAULT_MAX_FEATURES,
+        max_phrases: int = DEFAULT_MAX_PHRASES,
+        half_life: float = DEFAULT_HALF_LIFE,
     ) -> None:
-        if max_candidates < 1:
-            raise ValueError(f"max_candidates must be at least 1, not {max_candidates}")
+        for name, value in (("max_features", max_features), ("max_phrases", max_phrases)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, not {value}")
         self._client = _checked(client)
         self._prefix = prefix
         self._ttl = _ttl(ttl_seconds)
-        self._max_candidates = max_candidates
-        self._record = client.register_script(_RECORD)
+        self._max_features = max_features
+        self._max_phrases = max_phrases
+        self._half_life = half_life
+        self._add = client.register_script(_ADD)
 
-    def keys(self, user_id: str) -> tuple[str, str]:
-        """The user's counts hash and recency sorted set."""
-        return f"{self._prefix}feedback:{user_id}", f"{self._prefix}feedback-recency:{user_id}"
+    def keys(self, user_id: str) -> tuple[str, str, str]:
+        """The user's counts hash, feature recency set and phrase set."""
+        base = f"{self._prefix}ghost:{user_id}:"
+        return base + "stats", base + "recency", base + "phrases"
 
-    async def record(self, user_id: str, candidate: str, accepted: bool) -> None:
-        field = "a:" if accepted else "r:"
-        args: list[str | int] = [candidate, field, self._max_candidates, self._ttl or 0]
-        await self._record(keys=list(self.keys(user_id)), args=args)
+    async def add(self, user_id: str, events: Sequence[FeedbackEvent]) -> None:
+        if not events:
+            return
+        args: list[str | int | float] = [
+            self._half_life,
+            self._max_features,
+            self._max_phrases,
+            self._ttl or 0,
+        ]
+        for event in events:
+            args.extend((event.kind, event.at, len(event.features), event.phrase or ""))
+            args.extend(event.features)
+        await self._add(keys=list(self.keys(user_id)), args=args)
 
-    async def weights(self, user_id: str) -> dict[str, float]:
-        fields = cast("dict[bytes, bytes]", await self._client.hgetall(self.keys(user_id)[0]))
-        counts: dict[str, list[int]] = {}
-        for name, value in fields.items():
-            kind, candidate = name[:2], name[2:].decode()
-            counts.setdefault(candidate, [0, 0])[0 if kind == b"a:" else 1] = int(value)
-        return {candidate: acceptance_weight(a, r) for candidate, (a, r) in counts.items()}
+    async def profile(self, user_id: str) -> UserFeedback | None:
+        stats, _, phrases = self.keys(user_id)
+        async with self._client.pipeline(transaction=True) as pipe:
+            pipe.hgetall(stats)
+            pipe.zrange(phrases, 0, -1)
+            fields, kept = await pipe.execute()
+        if not fields and not kept:
+            return None
+        features = {}
+        for name, value in cast("dict[bytes, bytes]", fields).items():
+            accepted, dismissed, shown, updated = (float(part) for part in value.split())
+            features[name.decode()] = FeatureStats(accepted, dismissed, shown, updated)
+        return UserFeedback(features, tuple(phrase.decode() for phrase in cast("list[bytes]", kept)))
 
     async def forget(self, user_id: str) -> bool:
         return bool(await self._client.unlink(*self.keys(user_id)))

@@ -5,6 +5,12 @@ checks what needs the text: the cursor, counted in UTF-16 code units as the brow
 it, must fall inside the text and not inside a surrogate pair. The language is the request's
 when it says ``en`` or ``ja``, else detected. An engine that fails is logged and left out;
 the others still answer.
+
+Learning (``dawai.core.ghost.learning``): feedback events go to the ``FeedbackStore`` as
+counts per feature; a completion for a user multiplies each candidate's score by that
+user's boost, and offers the phrases that user accepted before (kept only when the
+operator keeps text) that start with the word being typed. Nothing of one user's is read
+for another.
 """
 
 from __future__ import annotations
@@ -14,20 +20,41 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, cast
 
 from dawai.core.errors import FieldError, InvalidInput
+from dawai.core.ghost.learning import (
+    DEFAULT_HALF_LIFE,
+    accepted_phrase,
+    candidate_features,
+    context_key,
+    infer_kind,
+    rescore,
+)
 from dawai.core.ghost.ranker import rank
 from dawai.core.ghost.text import code_point_index, detect_language
 from dawai.core.ghost.typeahead import TypeaheadCache
-from dawai.core.models import CompletionCandidate, CompletionQuery, TextAnalysis
+from dawai.core.models import CompletionCandidate, CompletionQuery, FeedbackEvent, TextAnalysis, UserFeedback
 from dawai.ports.completion import TextCompleter
 from dawai.ports.stores import FeedbackStore
 
-__all__ = ["GhostReply", "GhostTextHandle", "GhostTextService"]
+__all__ = ["GhostReply", "GhostTextHandle", "GhostTextService", "Learning"]
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 5
 _CONTEXT_WINDOW = 2_000  # characters before the cursor the engines see
+_OVERLAY_SCORE = 0.6
+EventKind = Literal["shown", "accepted", "dismissed"]
+
+
+@dataclass(frozen=True, slots=True)
+class Learning:
+    """How feedback is kept: ``store_text`` keeps accepted phrases as text (off: only
+    hashed features); ``salt`` keys the hashes; counts halve every ``half_life`` seconds."""
+
+    store_text: bool = False
+    salt: str = ""
+    half_life: float = DEFAULT_HALF_LIFE
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +70,19 @@ class GhostTextService:
         engines: Sequence[TextCompleter],
         feedback: FeedbackStore,
         *,
+        learning: Learning | None = None,
         cache_entries: int = 1024,
         clock: Callable[[], float] = time.perf_counter,
+        now: Callable[[], float] = time.time,
     ) -> None:
         if not engines:
             raise ValueError("GhostTextService needs at least one engine")
         self._engines = tuple(engines)
         self._feedback = feedback
+        self._learning = learning or Learning()
         self._cache = TypeaheadCache(cache_entries)
         self._clock = clock
+        self._now = now
 
     @property
     def engines(self) -> tuple[TextCompleter, ...]:
@@ -62,7 +93,7 @@ class GhostTextService:
         return self._cache
 
     async def complete(self, query: CompletionQuery) -> GhostReply:
-        """Candidates to insert at ``query.cursor`` (UTF-16 code units; None: the end)."""
+        """Candidates to insert at ``query.cursor`` (UTF-16 code units)."""
         started = self._clock()
         try:
             cursor = code_point_index(query.text, query.cursor)
@@ -84,9 +115,9 @@ class GhostTextService:
             max_candidates=limit,
             user_id=query.user_id,
         )
-        groups = await asyncio.gather(
-            *(engine.complete(local) for engine in self._engines), return_exceptions=True
-        )
+        asked = [engine.complete(local) for engine in self._engines]
+        profile_read = self._feedback.profile(query.user_id) if query.user_id else _nothing()
+        *groups, read = await asyncio.gather(*asked, profile_read, return_exceptions=True)
         found: list[list[CompletionCandidate]] = []
         for engine, group in zip(self._engines, groups, strict=True):
             if isinstance(group, BaseException):
@@ -94,18 +125,52 @@ class GhostTextService:
                     raise group
                 log.warning("ghost_engine_failed engine=%s error=%s", engine.name, type(group).__name__)
                 continue
-            found.append(group)
-        weights = await self._feedback.weights(query.user_id) if query.user_id else {}
-        boost = (lambda candidate: 0.5 + weights.get(candidate.text, 0.5)) if weights else None
-        ranked = rank(found, limit, boost)
+            found.append(cast("list[CompletionCandidate]", group))
+        profile: UserFeedback | None = None
+        if isinstance(read, BaseException):
+            if not isinstance(read, Exception):
+                raise read
+            log.warning("ghost_feedback_unreadable error=%s", type(read).__name__)
+        else:
+            profile = cast("UserFeedback | None", read)
+        ranked = self._rank(found, limit, profile, before)
         self._cache.put(scope, before, after, ranked)
         return GhostReply(ranked, self._elapsed(started))
+
+    def _rank(
+        self,
+        found: list[list[CompletionCandidate]],
+        limit: int,
+        profile: UserFeedback | None,
+        before: str,
+    ) -> list[CompletionCandidate]:
+        if profile is None:
+            return rank(found, limit)
+        if profile.phrases:
+            found.append(_overlay(profile.phrases, before))
+        now, salt, half_life = self._now(), self._learning.salt, self._learning.half_life
+        known = profile.features
+        context = context_key(before)
+
+        def lift(candidate: CompletionCandidate) -> float:
+            features = candidate_features(candidate.text, candidate.kind, salt, context)
+            return rescore(candidate.score, features, known, now, half_life)
+
+        return rank(found, limit, lift)
 
     async def analyze(self, text: str) -> TextAnalysis:
         return await self._engines[0].analyze(text)
 
-    async def feedback(self, user_id: str, candidate: str, accepted: bool) -> None:
-        await self._feedback.record(user_id, candidate, accepted)
+    async def feedback(
+        self, user_id: str, text: str, candidate: str, event: EventKind, kind: str | None = None
+    ) -> None:
+        """Count one event on ``candidate`` (shown, accepted or dismissed) for ``user_id``."""
+        kind = kind or infer_kind(candidate)
+        phrase = None
+        if event == "accepted" and self._learning.store_text:
+            phrase = accepted_phrase(text, candidate) or None
+        features = candidate_features(candidate, kind, self._learning.salt, context_key(text))
+        await self._feedback.add(user_id, [FeedbackEvent(event, features, self._now(), phrase)])
 
     async def forget(self, user_id: str) -> bool:
         """Remove everything kept about ``user_id``; whether there was anything."""
@@ -114,6 +179,30 @@ class GhostTextService:
 
     def _elapsed(self, started: float) -> float:
         return round((self._clock() - started) * 1000, 3)
+
+
+async def _nothing() -> None:
+    return None
+
+
+def _overlay(phrases: tuple[str, ...], before: str) -> list[CompletionCandidate]:
+    """The user's accepted phrases that start with the word being typed (two characters at
+    least), the newest first; what is left of each to type."""
+    line = before.rpartition("\n")[2]
+    start = len(line)
+    while start > 0 and (line[start - 1].isalnum() or line[start - 1] in "'-"):
+        start -= 1
+    typed = line[start:]
+    if len(typed) < 2:
+        return []
+    folded = typed.casefold()
+    found = []
+    for phrase in reversed(phrases):
+        if phrase.casefold().startswith(folded) and len(phrase) > len(typed):
+            found.append(CompletionCandidate(phrase[len(typed) :], _OVERLAY_SCORE, "phrase"))
+            if len(found) >= 3:
+                break
+    return found
 
 
 class GhostTextHandle:

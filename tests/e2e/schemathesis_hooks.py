@@ -11,9 +11,9 @@ from schemathesis.openapi.checks import RejectedPositiveData
 __all__ = ["model_wrote_no_notes", "unroutable_model"]
 
 # Fields whose valid values are decided at run time, not by a schema: a ghost-text
-# ``cursor`` must fall inside its ``text`` and not inside a surrogate pair, a relation
-# between two fields that no schema can say.
-_READ_AT_RUN_TIME = frozenset({"model", "key", "cursor"})
+# ``cursor`` must fall inside its ``text`` and not inside a surrogate pair, and a feedback
+# ``event`` must agree with ``accepted``: relations between two fields no schema can say.
+_READ_AT_RUN_TIME = frozenset({"model", "key", "cursor", "event"})
 # What /generate says when the model's JSON has no notes it could use (a 502).
 _NO_NOTES = ("The model's reply had no list of notes", "None of the model's notes could be used")
 
@@ -27,7 +27,8 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
       ``provider/model`` and plugins' ``resolve_model``), and which text names a key by
       ``parse_key`` (every spelling musicians use, Japanese included), so no schema can list
       them; either is the documented 400 whose ``errors`` name those fields and nothing else.
-      Likewise a ghost-text ``cursor`` past the end of its ``text``.
+      Likewise a ghost-text ``cursor`` past the end of its ``text``, or a feedback ``event``
+      that disagrees with its ``accepted``.
     - ``/generate``'s documented 502 for a model whose JSON has no notes: the fake upstream's
       canned structured reply and the echo plugin's ``{"echo": ...}`` have none."""
     return not (unroutable_model(failure, response) or model_wrote_no_notes(response))

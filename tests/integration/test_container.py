@@ -131,13 +131,17 @@ def test_the_served_app_freezes_its_start_up_heap():
     assert int(out.stdout.split()[-1]) > 10_000
 
 
-def test_stores_are_in_process_by_default():
-    from dawai.adapters.stores import MemoryAudioCache, MemoryFeedbackStore, MemorySummaryStore
+def test_stores_are_in_process_by_default(monkeypatch, tmp_path):
+    from dawai.adapters.stores import MemoryAudioCache, MemorySummaryStore, SqliteFeedbackStore
 
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     container = make_container(make_settings())
     assert container.store_backend() == "memory"
     assert isinstance(container.summary_store(), MemorySummaryStore)
-    assert isinstance(container.feedback_store(), MemoryFeedbackStore)
+    # ghost-text feedback is kept on this machine, in SQLite under the XDG state folder
+    feedback = container.feedback_store()
+    assert isinstance(feedback, SqliteFeedbackStore)
+    assert feedback.path == str(tmp_path / "dawai" / "ghost-feedback.sqlite3")
     assert isinstance(container.audio_cache(), MemoryAudioCache)
     with local_client(app_for(container)) as client:
         assert client.get("/health").json()["store"] == "memory"
@@ -147,9 +151,10 @@ def test_stores_are_in_process_by_default():
 def test_redis_url_selects_the_shared_stores_and_closes_the_client(redis_url):
     import uuid
 
-    from dawai.adapters.stores import RedisSummaryStore
+    from dawai.adapters.stores import RedisFeedbackStore, RedisSummaryStore
 
     container = make_container(make_settings({"DAWAI_REDIS_URL": redis_url}))
+    assert isinstance(container.feedback_store(), RedisFeedbackStore)
     project = f"container-test-{uuid.uuid4().hex}"
 
     async def go():

@@ -18,7 +18,7 @@ from tests.integration.test_http_foundation import assert_problem
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    container = make_container(make_settings())
+    container = make_container(make_settings({"DAWAI_GHOST_FEEDBACK_PATH": ":memory:"}))
     with local_client(app_for(container), raise_server_exceptions=False) as client:
         yield client
 
@@ -109,6 +109,19 @@ def test_feedback_and_forgetting(client):
         event = {"userId": "u1", "text": "a", "candidate": "ty", "accepted": wrong}
         problem = assert_problem(client.post("/ghost_text/feedback", json=event), 400)
         assert [e["field"] for e in problem["errors"]] == ["accepted"]
+    shown = {
+        "userId": "u1",
+        "text": "a",
+        "candidate": "ty",
+        "accepted": False,
+        "event": "shown",
+        "kind": "lyric",
+    }
+    assert client.post("/ghost_text/feedback", json=shown).status_code == 204
+    clash = {**shown, "event": "accepted"}
+    assert [
+        e["field"] for e in assert_problem(client.post("/ghost_text/feedback", json=clash), 400)["errors"]
+    ] == ["event"]
     missing = client.post("/ghost_text/feedback", json={"userId": "u1", "candidate": "ty", "accepted": True})
     assert [e["field"] for e in assert_problem(missing, 400)["errors"]] == ["text"]
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from dawai.adapters.stores import (
     MemoryAudioCache,
@@ -25,10 +23,11 @@ from dawai.adapters.stores import (
     RedisAudioCache,
     RedisFeedbackStore,
     RedisSummaryStore,
-    acceptance_weight,
+    SqliteFeedbackStore,
     redis_client,
 )
 from dawai.core.errors import NotConfigured
+from dawai.core.models import FeedbackEvent
 from dawai.ports import AudioCache, FeedbackStore, SummaryStore
 
 T = TypeVar("T")
@@ -37,15 +36,17 @@ T = TypeVar("T")
 class Stores:
     """Builds one backend's stores inside the running event loop."""
 
-    def __init__(self, client: Any | None, prefix: str) -> None:
-        self.client, self.prefix = client, prefix
+    def __init__(self, client: Any | None, prefix: str, sqlite_path: str | None = None) -> None:
+        self.client, self.prefix, self.sqlite_path = client, prefix, sqlite_path
 
     def summary(self) -> SummaryStore:
         if self.client is None:
             return MemorySummaryStore()
         return RedisSummaryStore(self.client, prefix=self.prefix)
 
-    def feedback(self, **bounds: int) -> FeedbackStore:
+    def feedback(self, **bounds: Any) -> FeedbackStore:
+        if self.sqlite_path is not None:
+            return SqliteFeedbackStore(self.sqlite_path, **bounds)
         if self.client is None:
             return MemoryFeedbackStore(**bounds)
         return RedisFeedbackStore(self.client, prefix=self.prefix, **bounds)
@@ -63,12 +64,13 @@ class Backend:
     name: str
     url: str | None = None
     prefix: str = ""
+    sqlite_path: str | None = None
 
     def run(self, scenario: Callable[[Stores], Awaitable[T]]) -> T:
         async def main() -> T:
             client = redis_client(self.url) if self.url else None
             try:
-                return await scenario(Stores(client, self.prefix))
+                return await scenario(Stores(client, self.prefix, self.sqlite_path))
             finally:
                 if client is not None:
                     await client.aclose()
@@ -97,8 +99,18 @@ def memory_backend() -> Backend:
     return Backend("memory")
 
 
+@pytest.fixture
+def sqlite_backend(tmp_path) -> Backend:
+    return Backend("sqlite", sqlite_path=str(tmp_path / "state" / "feedback.sqlite3"))
+
+
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def backend(request: pytest.FixtureRequest) -> Backend:
+    return request.getfixturevalue(f"{request.param}_backend")
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)])
+def feedback_backend(request: pytest.FixtureRequest) -> Backend:
     return request.getfixturevalue(f"{request.param}_backend")
 
 
@@ -139,42 +151,88 @@ def test_summary_that_is_not_json_is_refused(backend: Backend):
     backend.run(scenario)
 
 
-def test_feedback_ranks_accepted_candidates_higher(backend: Backend):
-    async def scenario(stores: Stores) -> dict[str, float]:
+def event(kind: str, feature: str, at: float, phrase: str | None = None) -> FeedbackEvent:
+    return FeedbackEvent(kind, (feature,), at, phrase)  # type: ignore[arg-type]
+
+
+def test_feedback_counts_per_user_and_feature(feedback_backend: Backend):
+    async def scenario(stores: Stores) -> Any:
+        store = stores.feedback(half_life=1e12)
+        assert await store.profile("u1") is None
+        await store.add("u1", [event("accepted", "kind:chord", 10.0), event("accepted", "kind:chord", 11.0)])
+        await store.add("u1", [event("dismissed", "kind:chord", 12.0), event("shown", "kind:term", 12.0)])
+        await store.add("u2", [event("dismissed", "kind:chord", 13.0)])
+        return await store.profile("u1"), await store.profile("u2")
+
+    mine, theirs = feedback_backend.run(scenario)
+    chord = mine.features["kind:chord"]
+    assert (chord.accepted, chord.dismissed, chord.shown) == pytest.approx((2, 1, 0))
+    assert chord.updated == 12.0
+    assert mine.features["kind:term"].shown == pytest.approx(1)
+    assert theirs.features["kind:chord"].accepted == 0 and theirs.features["kind:chord"].dismissed == 1
+
+
+def test_feedback_counts_decay_by_the_half_life(feedback_backend: Backend):
+    async def scenario(stores: Stores) -> Any:
+        store = stores.feedback(half_life=100.0)
+        await store.add("u1", [event("accepted", "f", 0.0)])
+        await store.add("u1", [event("accepted", "f", 100.0)])
+        return await store.profile("u1")
+
+    assert feedback_backend.run(scenario).features["f"].accepted == pytest.approx(1.5)
+
+
+def test_feedback_counts_concurrent_adds(feedback_backend: Backend):
+    async def scenario(stores: Stores) -> Any:
+        store = stores.feedback(half_life=1e12)
+        await asyncio.gather(*(store.add("u1", [event("accepted", "riff", 5.0)]) for _ in range(40)))
+        return await store.profile("u1")
+
+    assert feedback_backend.run(scenario).features["riff"].accepted == pytest.approx(40)
+
+
+def test_feedback_keeps_the_most_recent_features_and_phrases(feedback_backend: Backend):
+    async def scenario(stores: Stores) -> Any:
+        store = stores.feedback(max_features=3, max_phrases=2)
+        for at, feature in enumerate(("a", "b", "c")):
+            await store.add("u1", [event("accepted", feature, float(at), phrase=f"phrase {feature}")])
+        await store.add("u1", [event("dismissed", "a", 3.0, phrase="phrase a")])  # "b" is the oldest now
+        for at, feature in enumerate(("d", "e"), start=4):
+            await store.add("u1", [event("accepted", feature, float(at))])
+        return await store.profile("u1")
+
+    profile = feedback_backend.run(scenario)
+    assert set(profile.features) == {"a", "d", "e"}
+    assert profile.phrases == ("phrase c", "phrase a")
+
+
+def test_forgetting_a_user_removes_everything_of_theirs_only(feedback_backend: Backend):
+    async def scenario(stores: Stores) -> Any:
         store = stores.feedback()
-        assert await store.weights("u1") == {}
-        for accepted in (True, True, False):
-            await store.record("u1", "C major: chorus", accepted)
-        for accepted in (False, False, True):
-            await store.record("u1", "verse ✓", accepted)
-        await store.record("u2", "verse ✓", True)
-        return await store.weights("u1")
+        await store.add("u1", [event("accepted", "f", 1.0, phrase="city lights")])
+        await store.add("u2", [event("accepted", "f", 1.0, phrase="neon night")])
+        gone = await store.forget("u1")
+        again = await store.forget("u1")
+        return gone, again, await store.profile("u1"), await store.profile("u2")
 
-    weights = backend.run(scenario)
-    assert weights == {"C major: chorus": pytest.approx(3 / 5), "verse ✓": pytest.approx(2 / 5)}
-    assert max(weights, key=weights.__getitem__) == "C major: chorus"
+    gone, again, mine, theirs = feedback_backend.run(scenario)
+    assert (gone, again, mine) == (True, False, None)
+    assert theirs.phrases == ("neon night",)
 
 
-def test_feedback_counts_concurrent_records(backend: Backend):
-    async def scenario(stores: Stores) -> dict[str, float]:
-        store = stores.feedback()
-        await asyncio.gather(*(store.record("u1", "riff", True) for _ in range(40)))
-        return await store.weights("u1")
+def test_sqlite_feedback_survives_a_new_store_on_the_same_file(sqlite_backend: Backend):
+    async def scenario(stores: Stores) -> Any:
+        first = stores.feedback()
+        await first.add("u1", [event("accepted", "f", 1.0, phrase="city lights")])
+        await first.aclose()
+        second = stores.feedback()
+        try:
+            return await second.profile("u1")
+        finally:
+            await second.aclose()
 
-    assert backend.run(scenario) == {"riff": pytest.approx(41 / 42)}
-
-
-def test_feedback_keeps_the_most_recently_recorded_candidates(backend: Backend):
-    async def scenario(stores: Stores) -> dict[str, float]:
-        store = stores.feedback(max_candidates=3)
-        for candidate in ("a", "b", "c"):
-            await store.record("u1", candidate, True)
-        await store.record("u1", "a", False)  # "a" is now the newest, "b" the oldest
-        for candidate in ("d", "e"):
-            await store.record("u1", candidate, True)
-        return await store.weights("u1")
-
-    assert set(backend.run(scenario)) == {"a", "d", "e"}
+    profile = sqlite_backend.run(scenario)
+    assert profile.features["f"].accepted == pytest.approx(1) and profile.phrases == ("city lights",)
 
 
 def test_audio_round_trip_overwrite_missing_and_clear(backend: Backend):
@@ -223,8 +281,19 @@ def test_memory_feedback_store_forgets_the_oldest_user():
     async def scenario() -> None:
         store = MemoryFeedbackStore(max_users=2)
         for user in ("u1", "u2", "u1", "u3"):
-            await store.record(user, "x", True)
-        assert [bool(await store.weights(u)) for u in ("u1", "u2", "u3")] == [True, False, True]
+            await store.add(user, [event("accepted", "f", 1.0)])
+        assert [await store.profile(u) is not None for u in ("u1", "u2", "u3")] == [True, False, True]
+
+    asyncio.run(scenario())
+
+
+def test_sqlite_feedback_store_forgets_the_least_recently_seen_user(tmp_path):
+    async def scenario() -> None:
+        store = SqliteFeedbackStore(str(tmp_path / "f.sqlite3"), max_users=2)
+        for at, user in enumerate(("u1", "u2", "u1", "u3")):
+            await store.add(user, [event("accepted", "f", float(at))])
+        assert [await store.profile(u) is not None for u in ("u1", "u2", "u3")] == [True, False, True]
+        await store.aclose()
 
     asyncio.run(scenario())
 
@@ -249,8 +318,11 @@ def test_memory_audio_cache_is_bounded_by_total_bytes():
     "build",
     [
         lambda: MemorySummaryStore(max_entries=0),
-        lambda: MemoryFeedbackStore(max_candidates=0),
+        lambda: MemoryFeedbackStore(max_features=0),
+        lambda: MemoryFeedbackStore(max_phrases=0),
         lambda: MemoryFeedbackStore(max_users=0),
+        lambda: SqliteFeedbackStore(":memory:", max_features=0),
+        lambda: SqliteFeedbackStore(":memory:", max_users=0),
         lambda: MemoryAudioCache(max_bytes=0),
     ],
 )
@@ -273,7 +345,7 @@ def test_redis_keys_carry_a_ttl(redis_backend: Backend):
         assert await client.ttl(f"{prefix}summary:p2") == -1
 
         feedback = RedisFeedbackStore(client, prefix=prefix, ttl_seconds=600)
-        await feedback.record("u1", "x", True)
+        await feedback.add("u1", [event("accepted", "x", 1.0, phrase="x y")])
         for key in feedback.keys("u1"):
             assert 590 < await client.ttl(key) <= 600
 
@@ -316,35 +388,3 @@ def test_redis_client_without_the_package_names_the_extra(monkeypatch: pytest.Mo
     monkeypatch.setitem(sys.modules, "redis.asyncio", None)
     with pytest.raises(NotConfigured, match=r"install dawai-backend\[redis\]"):
         redis_client("redis://127.0.0.1:6379/0")
-
-
-# --- the weight ------------------------------------------------------------------------------------
-
-counts = st.integers(min_value=0, max_value=1_000_000)
-
-
-@given(accepts=counts, rejects=counts)
-def test_weight_is_in_unit_interval_and_monotonic(accepts: int, rejects: int):
-    weight = acceptance_weight(accepts, rejects)
-    assert 0.0 <= weight <= 1.0
-    assert acceptance_weight(accepts + 1, rejects) > weight
-    assert acceptance_weight(accepts, rejects + 1) < weight
-
-
-@settings(max_examples=50, deadline=None)
-@given(decisions=st.lists(st.booleans(), max_size=30))
-def test_memory_feedback_weight_follows_the_recorded_decisions(decisions: list[bool]):
-    async def scenario() -> tuple[dict[str, float], dict[str, float]]:
-        store = MemoryFeedbackStore()
-        for accepted in decisions:
-            await store.record("u", "c", accepted)
-        before = await store.weights("u")
-        await store.record("u", "c", True)
-        return before, await store.weights("u")
-
-    before, after = asyncio.run(scenario())
-    accepts = sum(decisions)
-    if decisions:
-        assert before == {"c": acceptance_weight(accepts, len(decisions) - accepts)}
-    assert 0.0 <= after["c"] <= 1.0
-    assert after["c"] > before.get("c", 0.5)

@@ -24,6 +24,7 @@ from dawai.adapters.http.ghost_schemas import (
 )
 from dawai.adapters.http.openapi import problem_responses
 from dawai.adapters.http.route_set import RateClass, RouteSet
+from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.ghost.service import GhostTextHandle
 from dawai.core.ghost.text import utf16_length
 from dawai.core.models import CompletionQuery
@@ -74,8 +75,15 @@ async def _analyze(
 async def _feedback(data: JSONBody[GhostFeedbackBody], ghost: NamedDependency[GhostTextHandle]) -> None:
     """Whether the user accepted a shown candidate; that user's later completions rank
     accepted material higher (and no one else's)."""
+    accepted = strict_bool(data.accepted, "accepted")
+    event = data.event or ("accepted" if accepted else "dismissed")
+    if (event == "accepted") != accepted:
+        raise InvalidInput(
+            f"event {event!r} disagrees with accepted={str(accepted).lower()}",
+            [FieldError("event", 'must agree with accepted ("shown" only with accepted false)')],
+        )
     service = await ghost.service()
-    await service.feedback(data.userId, data.candidate, strict_bool(data.accepted, "accepted"))
+    await service.feedback(data.userId, data.text, data.candidate, event, data.kind)
 
 
 async def _forget(

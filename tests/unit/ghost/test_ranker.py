@@ -19,7 +19,7 @@ groups = st.lists(st.lists(candidates, max_size=8), max_size=4)
 
 @given(groups, st.integers(0, 6), st.floats(min_value=0, max_value=3, allow_nan=False))
 def test_ranked_is_bounded_unique_sorted_and_from_the_input(found, limit, factor):
-    ranked = rank(found, limit, lambda c: factor)
+    ranked = rank(found, limit, lambda c: c.score * factor)
     texts = [c.text for c in ranked]
     assert len(ranked) <= limit
     assert len(set(texts)) == len(texts)
@@ -42,4 +42,7 @@ def test_the_best_copy_of_a_text_is_kept(found):
 def test_boost_reorders():
     a, b = CompletionCandidate("a", 0.5, "lyric"), CompletionCandidate("b", 0.4, "lyric")
     assert [c.text for c in rank([[a, b]], 2)] == ["a", "b"]
-    assert [c.text for c in rank([[a, b]], 2, lambda c: 2.0 if c.text == "b" else 1.0)] == ["b", "a"]
+    assert [c.text for c in rank([[a, b]], 2, lambda c: c.score * (2.0 if c.text == "b" else 1.0))] == [
+        "b",
+        "a",
+    ]
