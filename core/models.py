@@ -11,7 +11,6 @@ from typing import Any, Literal
 import msgspec
 
 __all__ = [
-    "AgentAction",
     "Audio",
     "ChatEvent",
     "ChatMessage",
@@ -25,7 +24,6 @@ __all__ = [
     "LLMRequest",
     "LineAnalysis",
     "ModelInfo",
-    "Note",
     "Prompt",
     "PromptInput",
     "Route",
@@ -129,23 +127,6 @@ class ModelInfo(msgspec.Struct, frozen=True):
     upstream: str
     kind: Literal["alias", "model", "plugin", "local"] = "model"
     configured: bool = True
-
-
-# --- agent -----------------------------------------------------------------------------
-
-
-class Note(msgspec.Struct, frozen=True):
-    id: str
-    pitch: int
-    time: float
-    duration: float
-    velocity: float
-
-
-class AgentAction(msgspec.Struct, frozen=True):
-    type: str
-    params: dict[str, Any]
-    description: str = ""
 
 
 # --- singing synthesis -----------------------------------------------------------------
