@@ -48,6 +48,8 @@ def fake_upstream_env(base: str, *, server_keys: bool = True) -> dict[str, str]:
         "GOOGLE_GEMINI_BASE_URL": base,
         "DAWAI_LOG_LEVEL": "warning",
         "DAWAI_ACCESS_LOG": "false",
+        # Load from one client, far past its default limits (bench/rate_limit.py measures them).
+        **{f"DAWAI_RATE_LIMIT_{c}": "unlimited" for c in ("CHAT", "SYNTHESIS", "GHOST_TEXT", "OTHER")},
     }
     if server_keys:
         env.update({"OPENAI_API_KEY": "bench", "ANTHROPIC_API_KEY": "bench", "GEMINI_API_KEY": "bench"})

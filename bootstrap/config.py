@@ -40,6 +40,11 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_IP_DENY": (("http", "ip_deny"), _csv),
     "DAWAI_TRUSTED_PROXIES": (("http", "trusted_proxies"), _csv),
     "DAWAI_WORKERS": (("http", "workers"), str),
+    "DAWAI_RATE_LIMIT_CHAT": (("rate_limits", "chat"), str),
+    "DAWAI_RATE_LIMIT_SYNTHESIS": (("rate_limits", "synthesis"), str),
+    "DAWAI_RATE_LIMIT_GHOST_TEXT": (("rate_limits", "ghost_text"), str),
+    "DAWAI_RATE_LIMIT_OTHER": (("rate_limits", "other"), str),
+    "DAWAI_RATE_LIMIT_PREFIX": (("rate_limits", "key_prefix"), str),
     "DAWAI_LOG_LEVEL": (("log", "level"), str.lower),
     "DAWAI_LOG_FORMAT": (("log", "format"), str.lower),
     "DAWAI_ACCESS_LOG": (("log", "access"), str),
@@ -145,7 +150,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     _check_tls(settings)
     _check_networks(settings, from_env)
     _check_tokens(settings, from_env)
+    _check_rate_limits(settings, from_env)
     return settings
+
+
+def _check_rate_limits(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:
+    """Each class's limit in ``limits`` notation, one limit, or ``unlimited``."""
+    from limits import parse_many
+
+    for name in ("chat", "synthesis", "ghost_text", "other"):
+        value = getattr(settings.rate_limits, name).strip()
+        if value.lower() == "unlimited":
+            continue
+        path = ("rate_limits", name)
+        where = ".".join(path) + _source(path, from_env)
+        try:
+            items = parse_many(value)
+        except ValueError:
+            raise ConfigError(
+                f"invalid setting {where}: {value!r} is not a limit like '30/minute' (or 'unlimited')"
+            ) from None
+        if len(items) != 1:
+            raise ConfigError(f"invalid setting {where}: one limit per route class, not {len(items)}")
 
 
 def _check_networks(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:

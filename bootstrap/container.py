@@ -13,6 +13,8 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from dawai.adapters.http.drain import StreamDrain
+from dawai.adapters.http.rate_limit import RateLimits, parse_limit
+from dawai.adapters.http.route_set import RateClass
 from dawai.adapters.internals import Verdict, verdicts
 from dawai.adapters.stores import (
     MemoryAudioCache,
@@ -63,6 +65,23 @@ def _by_backend(backend: Any, client: Any, memory: type, shared: type) -> provid
     return providers.Selector(
         backend, memory=providers.Singleton(memory), redis=providers.Singleton(shared, client)
     )
+
+
+def _rate_limits(settings: Settings) -> RateLimits:
+    config = settings.rate_limits
+    return RateLimits(
+        {c: parse_limit(getattr(config, c.setting)) for c in RateClass if c is not RateClass.UNLIMITED},
+        redis_url=settings.redis_url,
+        key_prefix=config.key_prefix,
+        redis_retry=config.redis_retry,
+        redis_timeout=config.redis_timeout,
+    )
+
+
+async def _rate_limits_lifetime(limits: RateLimits) -> AsyncIterator[RateLimits]:
+    """Closes the rate limits' Redis connections at shutdown."""
+    yield limits
+    await limits.aclose()
 
 
 def _internal_checks(host: PluginHost) -> list[Verdict]:
@@ -168,6 +187,10 @@ class Container(containers.DeclarativeContainer):
     )
 
     ghost_text = providers.Singleton(_ghost_text, catalog, settings, feedback_store)
+
+    # Requests per client and route class (adapters/http/rate_limit.py), in Redis when set.
+    rate_limits = providers.Singleton(_rate_limits, settings)
+    rate_limits_lifetime = providers.Resource(_rate_limits_lifetime, rate_limits)
 
     # Told by the server, when it begins to stop, to end every open SSE stream in-band.
     stream_drain = providers.Singleton(StreamDrain)

@@ -16,6 +16,7 @@ uvicorn's public path, the h11 protocol with its own head bound (slower, as boun
 
 from __future__ import annotations
 
+import functools
 import inspect
 import secrets
 from typing import Any
@@ -52,6 +53,7 @@ def httptools_shape_problem() -> str | None:
     return None
 
 
+@functools.cache
 def bounded_httptools_protocol() -> type:
     """The subclass (built on first use, so a changed uvicorn fails the check, not an import)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -95,12 +97,24 @@ def bounded_httptools_protocol() -> type:
     return BoundedHeadHttpToolsProtocol
 
 
+PROTOCOL_PATH = f"{__name__}:BoundedHeadHttpToolsProtocol"
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BoundedHeadHttpToolsProtocol":
+        return bounded_httptools_protocol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def head_bounded_http_options() -> dict[str, Any]:
     """uvicorn options that bound a request head at the socket: the httptools subclass
     while uvicorn has the shape it relies on, else uvicorn's h11 protocol and its public
     ``h11_max_incomplete_event_size``."""
     problem = httptools_shape_problem()
     if problem is None:
-        return {"http": bounded_httptools_protocol()}
+        # By import path, not the class: uvicorn pickles its config into each spawned worker
+        # (--workers), and a class made in a function cannot be pickled; the path resolves
+        # there through this module's __getattr__.
+        return {"http": PROTOCOL_PATH}
     log.warning("http_protocol_fallback", reason=problem, protocol="h11")
     return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD_BYTES}

@@ -24,6 +24,7 @@ __all__ = [
     "PluginSettings",
     "ProviderEndpoint",
     "ProviderVariables",
+    "RateLimitSettings",
     "ReliabilitySettings",
     "Settings",
     "UpstreamLimits",
@@ -67,6 +68,22 @@ class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     # None: localhost, 127.0.0.1, [::1] and ``host`` (adapters/http/hosts.py).
     allowed_hosts: tuple[HostPattern, ...] | None = None
+
+
+class RateLimitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Requests per client (token name, else address) and route class, in ``limits``
+    notation (``10/minute``, ``100 per hour``) or ``unlimited``; checked at start-up."""
+
+    chat: str = "30/minute"  # chat, agent, generate
+    synthesis: str = "30/minute"
+    ghost_text: str = "600/minute"
+    other: str = "600/minute"  # every other route but health and the docs
+    # Redis keys begin with it (DAWAI_REDIS_URL); servers that share a Redis share limits.
+    key_prefix: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "dawai:rl"
+    # Seconds before Redis is tried again after it failed (limits are per process meanwhile).
+    redis_retry: Positive = 5.0
+    # Seconds one hit may wait for Redis before it counts in memory instead.
+    redis_timeout: Positive = 1.0
 
 
 class LogSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -238,6 +255,7 @@ class GhostTextSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     plugins: PluginSettings = PluginSettings()
     llm: LLMSettings = msgspec.field(default_factory=LLMSettings)
     reliability: ReliabilitySettings = ReliabilitySettings()

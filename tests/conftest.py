@@ -149,6 +149,13 @@ def upstream() -> Iterator[Any]:
     fake.stop()
 
 
+# For tests that load a server past a client's default limits (30 chats a minute): the
+# limits are their own tests' subject (tests/integration/test_rate_limits.py).
+UNLIMITED_RATES = {
+    f"DAWAI_RATE_LIMIT_{name}": "unlimited" for name in ("CHAT", "SYNTHESIS", "GHOST_TEXT", "OTHER")
+}
+
+
 def upstream_env(fake: Any, **extra: str) -> dict[str, str]:
     """Env that points all three official SDKs at the fake, with test keys."""
     return {

@@ -32,6 +32,7 @@ from dawai.adapters.http.hosts import default_allowed_hosts
 from dawai.adapters.http.json_body import BoundedJsonRequest, check_json_request
 from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
+from dawai.adapters.http.rate_limit import RateLimitGuard, RateLimits, RateRules
 from dawai.adapters.http.route_set import Access, RouteSet
 from dawai.adapters.http.routes import ROUTES
 from dawai.core.settings import Settings
@@ -56,6 +57,7 @@ def create_app(
     http = settings.http
 
     credentials = credentials_of(http)
+    limits: RateLimits = container.rate_limits()
 
     def needs_token(path: str) -> bool:
         return bool(credentials) and access.for_documented(path) is not Access.OPEN
@@ -71,6 +73,7 @@ def create_app(
         may_forbid,
         lambda: [m.id for m in container.model_router().models()],
         head_as_get=True,  # HeadGuard, below
+        limited=lambda path: limits.limited(rate_classes.for_documented(path)),
     )
     renderers = [*docs_render_plugins(), JsonRenderPlugin()]
     app = Litestar(
@@ -97,11 +100,15 @@ def create_app(
     )
     # Each route's access rule, from its set's declaration; the API docs are open.
     access = AccessRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
+    rate_classes = RateRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
     # request context, then the client's address (IP allow and deny lists), then the head's
     # size and Host (and HEAD as GET), then CORS (preflights need no token), then the token
-    # and its role.
-    guarded = TokenGuard(app.asgi_handler, credentials, access)
+    # and its role, then the rate limit of the path's class for that token (or address).
+    inner: Any = app.asgi_handler
+    if limits.enabled:
+        inner = RateLimitGuard(inner, limits, rate_classes)
+    guarded = TokenGuard(inner, credentials, access)
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
     head_checked = HeadGuard(cors, allowed_hosts=hosts)

@@ -52,6 +52,10 @@ _HOST = "The `Host` header names a host this server does not serve (`http.allowe
 _HEAD = "The request head (request line and headers) is larger than 16 KiB."
 _BUG = "A bug on our side; the detail quotes the request id, and nothing else."
 _TOKEN = "API tokens are configured and the request has no valid `Authorization: Bearer` token."
+_RATE_LIMITED = (
+    "This client (its token, else its address) sent more requests of this route's class than "
+    "`rate_limits` allows; `Retry-After` says when to try again."
+)
 _FORBIDDEN = (
     "The client's address is refused (`http.ip_allow`, `http.ip_deny`), or the route needs an admin "
     "token and the request's token is a user's."
@@ -139,6 +143,18 @@ _HEADERS = {
         "required": True,
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
+    "RateLimit-Policy": {
+        "description": 'The limit this route\'s class has (IETF httpapi draft): `"chat";q=30;w=60`. '
+        "Sent with a 429 from this server's own limits, and on every response the limits let through.",
+        "required": False,
+        "schema": {"type": "string"},
+    },
+    "RateLimit": {
+        "description": 'What is left of the limit and when it frees up: `"chat";r=0;t=12`. '
+        "Sent with a 429 from this server's own limits.",
+        "required": False,
+        "schema": {"type": "string"},
+    },
     "WWW-Authenticate": {
         "description": "The authentication scheme the server wants: `Bearer`.",
         "required": True,
@@ -188,7 +204,12 @@ def _event_envelope(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refine_operation(
-    operation: dict[str, Any], *, has_body: bool, guarded: bool, forbidding: bool = False
+    operation: dict[str, Any],
+    *,
+    has_body: bool,
+    guarded: bool,
+    forbidding: bool = False,
+    limited: bool = False,
 ) -> None:
     responses = operation.setdefault("responses", {})
     token_only_401 = guarded and "401" not in responses
@@ -210,6 +231,8 @@ def _refine_operation(
         _add_problem(responses, 401, _TOKEN)
     if forbidding:
         _add_problem(responses, 403, _FORBIDDEN)
+    if limited:
+        _add_problem(responses, 429, _RATE_LIMITED)
     _add_problem(responses, 400, _HOST)
     _add_problem(responses, 431, _HEAD)
     _add_problem(responses, 500, _BUG)
@@ -218,6 +241,9 @@ def _refine_operation(
         headers["X-Request-ID"] = _header_ref("X-Request-ID")
         if key == "429":
             headers["Retry-After"] = _header_ref("Retry-After")
+            if limited:
+                headers["RateLimit-Policy"] = _header_ref("RateLimit-Policy")
+                headers["RateLimit"] = _header_ref("RateLimit")
         if key == "401" and token_only_401:
             headers["WWW-Authenticate"] = _header_ref("WWW-Authenticate")
         stream = response.get("content", {}).get(SSE_MEDIA_TYPE)
@@ -238,14 +264,16 @@ def refine(
     forbidding: Callable[[str], bool] = lambda path: False,
     models: Sequence[str] = (),
     head_as_get: bool = False,
+    limited: Callable[[str], bool] = lambda path: False,
 ) -> dict[str, Any]:
     """The served schema: ``source`` (Litestar's) with the truths above added.
 
     ``bodies`` maps ``(path, method)`` to each JSON body's type; ``guarded(path)`` says
     whether an API token is needed there, ``forbidding(path)`` whether a 403 can come
-    (the IP lists, an admin route); ``models`` (the ids ``GET /api/models`` lists)
-    become the examples of every body's ``model``; ``head_as_get`` (the server answers
-    ``HEAD`` as ``GET`` without the body) adds a ``head`` operation beside every ``get``."""
+    (the IP lists, an admin route), ``limited(path)`` whether a rate limit applies (429);
+    ``models`` (the ids ``GET /api/models`` lists) become the examples of every body's
+    ``model``; ``head_as_get`` (the server answers ``HEAD`` as ``GET`` without the body)
+    adds a ``head`` operation beside every ``get``."""
     schema = copy.deepcopy(dict(source))
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
@@ -270,7 +298,11 @@ def refine(
                 content["application/json"] = {"schema": ref_of[body_type]}
                 operation["requestBody"]["required"] = True
             _refine_operation(
-                operation, has_body=body_type is not None, guarded=guarded(path), forbidding=forbidding(path)
+                operation,
+                has_body=body_type is not None,
+                guarded=guarded(path),
+                forbidding=forbidding(path),
+                limited=limited(path),
             )
             if guarded(path):
                 operation["security"] = [{"apiToken": []}]
@@ -303,9 +335,10 @@ class ServedSchema:
         models: Callable[[], Sequence[str]] = tuple,
         *,
         head_as_get: bool = False,
+        limited: Callable[[str], bool] = lambda path: False,
     ) -> None:
         self._bodies, self._guarded, self._models = bodies, guarded, models
-        self._forbidding = forbidding
+        self._forbidding, self._limited = forbidding, limited
         self._head_as_get = head_as_get
         self._source: Mapping[str, Any] | None = None
         self._refined: dict[str, Any] = {}
@@ -319,6 +352,7 @@ class ServedSchema:
                 forbidding=self._forbidding,
                 models=self._models(),
                 head_as_get=self._head_as_get,
+                limited=self._limited,
             )
             self._source = source
         return self._refined

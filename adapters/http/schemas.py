@@ -120,6 +120,14 @@ class InternalOut(msgspec.Struct, frozen=True):
     reason: str | None = None
 
 
+class RateLimitsOut(msgspec.Struct, frozen=True):
+    """Where rate limits are counted: ``redis`` (shared by every worker and instance) or
+    ``memory`` (this process); ``fallback`` while Redis is away and this process counts alone."""
+
+    storage: Literal["memory", "redis"]
+    fallback: bool
+
+
 class HealthResponse(msgspec.Struct, frozen=True):
     status: Literal["ok", "degraded"]
     version: str
@@ -128,6 +136,7 @@ class HealthResponse(msgspec.Struct, frozen=True):
     plugins: list[PluginOut]
     store: str
     internals: list[InternalOut] = []
+    rate_limits: RateLimitsOut = RateLimitsOut("memory", False)
 
 
 class StreamErrorInfo(msgspec.Struct, frozen=True):

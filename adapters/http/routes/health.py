@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
 from dawai.adapters.http.route_set import API_PREFIXES, ROOT, Access, RateClass, RouteSet
-from dawai.adapters.http.schemas import HealthResponse, InternalOut, PluginOut
+from dawai.adapters.http.schemas import HealthResponse, InternalOut, PluginOut, RateLimitsOut
 from dawai.adapters.internals import Verdict, plugin_states
 from dawai.core.routing import ModelRouter
 from dawai.plugins.manager import PluginHost
@@ -27,17 +27,22 @@ def health_report(
     version: str,
     store: str,
     internals: Callable[[], Sequence[Verdict]] = lambda: (),
+    rate_limits: Callable[[], Mapping[str, Any]] = lambda: {"storage": "memory", "fallback": False},
 ) -> HealthResponse:
-    """``degraded`` when a plugin failed, or a private part of a dependency changed shape
-    (``internals``: its plugins say so too, with the reason)."""
+    """``degraded`` when a plugin failed, a private part of a dependency changed shape
+    (``internals``: its plugins say so too, with the reason), or the rate limits' Redis is
+    away (``rate_limits.fallback``: each process counts alone meanwhile)."""
     catalog = plugin_host.catalog
     verdicts = list(internals())
     plugins = [
         PluginOut(i.name, i.version, i.distribution, status, i.builtin, i.error, warnings)
         for i, status, warnings in plugin_states(plugin_host.infos.values(), verdicts)
     ]
-    degraded = any(p.status in ("failed", "degraded") for p in plugins) or any(
-        v.status == "degraded" for v in verdicts
+    limits = rate_limits()
+    degraded = (
+        any(p.status in ("failed", "degraded") for p in plugins)
+        or any(v.status == "degraded" for v in verdicts)
+        or bool(limits["fallback"])
     )
     return HealthResponse(
         status="degraded" if degraded else "ok",
@@ -47,6 +52,7 @@ def health_report(
         plugins=plugins,
         store=store,
         internals=[InternalOut(v.name, v.status, v.relies_on, v.fallback, v.reason) for v in verdicts],
+        rate_limits=RateLimitsOut(limits["storage"], bool(limits["fallback"])),
     )
 
 
@@ -58,6 +64,7 @@ def _report(container: Any) -> Callable[[], HealthResponse]:
         container.version(),
         container.store_backend(),
         container.internal_checks,
+        container.rate_limits().state,
     )
 
 
