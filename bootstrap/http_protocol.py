@@ -25,6 +25,7 @@ import structlog
 
 from dawai.adapters.http.head_guard import HEAD_TOO_LARGE, MAX_HEAD_BYTES, head_too_large_detail
 from dawai.adapters.http.problems import problem_message
+from dawai.adapters.http.security_headers import SECURITY_HEADERS
 
 __all__ = ["bounded_httptools_protocol", "head_bounded_http_options", "httptools_shape_problem"]
 
@@ -87,7 +88,7 @@ def bounded_httptools_protocol() -> type:
         def _send_431(self) -> None:
             detail = head_too_large_detail(self.max_head_bytes)
             request_id = secrets.token_hex(16)
-            extra = ((b"x-request-id", request_id.encode()), (b"connection", b"close"))
+            extra = ((b"x-request-id", request_id.encode()), (b"connection", b"close"), *SECURITY_HEADERS)
             fields, body = problem_message(431, HEAD_TOO_LARGE, detail, request_id, extra)
             head = b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
             head += b"".join(name + b": " + value + b"\r\n" for name, value in fields)

@@ -35,6 +35,7 @@ from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.rate_limit import RateLimitGuard, RateLimits, RateRules
 from dawai.adapters.http.route_set import Access, RouteSet
 from dawai.adapters.http.routes import ROUTES
+from dawai.adapters.http.security_headers import SecurityHeaders
 from dawai.core.settings import Settings
 
 __all__ = ["create_app"]
@@ -115,5 +116,7 @@ def create_app(
     addressed = ClientAddress(
         head_checked, allow=http.ip_allow, deny=http.ip_deny, trusted_proxies=http.trusted_proxies
     )
-    app.asgi_handler = RequestContext(addressed, access_log_enabled=settings.log.access)
+    # Security headers on every answer, a refused address's included.
+    secured = SecurityHeaders(addressed)
+    app.asgi_handler = RequestContext(secured, access_log_enabled=settings.log.access)
     return app

@@ -49,6 +49,7 @@ def test_a_head_that_never_ends_is_cut_off_with_431_and_memory_stays_bounded(ser
     assert sent < 32 * MiB, f"the server kept reading a {sent // MiB} MiB head"
     assert grown < 16 * MiB, f"RSS grew {grown // MiB} MiB"
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    assert b"x-content-type-options: nosniff\r\n" in answer.lower()
     problem = _problem(answer)
     assert problem["status"] == 431 and problem["type"].endswith("/request-header-fields-too-large")
 
