@@ -13,6 +13,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from dawai.adapters.http.drain import StreamDrain
+from dawai.adapters.http.metrics import HttpMetrics
 from dawai.adapters.http.rate_limit import RateLimits, parse_limit
 from dawai.adapters.http.route_set import RateClass
 from dawai.adapters.internals import Verdict, verdicts
@@ -190,6 +191,8 @@ class Container(containers.DeclarativeContainer):
 
     # Requests per client and route class (adapters/http/rate_limit.py), in Redis when set.
     rate_limits = providers.Singleton(_rate_limits, settings)
+    # What GET /metrics shows (prometheus-client; multi-process with PROMETHEUS_MULTIPROC_DIR).
+    http_metrics = providers.Singleton(HttpMetrics)
     rate_limits_lifetime = providers.Resource(_rate_limits_lifetime, rate_limits)
 
     # Told by the server, when it begins to stop, to end every open SSE stream in-band.

@@ -30,6 +30,7 @@ from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
 from dawai.adapters.http.head_guard import HeadGuard
 from dawai.adapters.http.hosts import default_allowed_hosts
 from dawai.adapters.http.json_body import BoundedJsonRequest, check_json_request
+from dawai.adapters.http.metrics import HttpMetrics, MetricsMiddleware
 from dawai.adapters.http.openapi import RefinedRender, ServedSchema, body_types
 from dawai.adapters.http.problems import EXCEPTION_HANDLERS
 from dawai.adapters.http.rate_limit import RateLimitGuard, RateLimits, RateRules
@@ -108,7 +109,7 @@ def create_app(
     # and its role, then the rate limit of the path's class for that token (or address).
     inner: Any = app.asgi_handler
     if limits.enabled:
-        inner = RateLimitGuard(inner, limits, rate_classes)
+        inner = RateLimitGuard(inner, limits, rate_classes, on_refusal=container.http_metrics().refused)
     guarded = TokenGuard(inner, credentials, access)
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
@@ -118,5 +119,8 @@ def create_app(
     )
     # Security headers on every answer, a refused address's included.
     secured = SecurityHeaders(addressed)
-    app.asgi_handler = RequestContext(secured, access_log_enabled=settings.log.access)
+    # Counted per route template (known once Litestar has routed), outside everything else.
+    metrics: HttpMetrics = container.http_metrics()
+    counted = MetricsMiddleware(secured, metrics)
+    app.asgi_handler = RequestContext(counted, access_log_enabled=settings.log.access)
     return app

@@ -273,8 +273,15 @@ def _policy(rate_class: RateClass, item: RateLimitItem) -> str:
 class RateLimitGuard:
     """The ASGI middleware: inside the token guard, so a token's name is known."""
 
-    def __init__(self, app: Any, limits: RateLimits, rules: RateRules) -> None:
+    def __init__(
+        self,
+        app: Any,
+        limits: RateLimits,
+        rules: RateRules,
+        on_refusal: Callable[[RateClass], None] = lambda rate_class: None,
+    ) -> None:
         self.app, self.limits, self.rules = app, limits, rules
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -290,6 +297,7 @@ class RateLimitGuard:
         verdict = await self.limits.hit(rate_class, client)
         policy = (b"ratelimit-policy", self.limits.policies[rate_class])
         if not verdict.allowed:
+            self.on_refusal(rate_class)
             retry = str(verdict.retry_after).encode()
             headers = (
                 (b"retry-after", retry),

@@ -80,6 +80,8 @@ def test_streams_declare_event_stream_and_their_events(spec):
         elif path.endswith("/generate"):  # the part as JSON, or as a MIDI file (Accept: audio/midi)
             assert list(ok) == ["application/json", "audio/midi"]
             assert ok["audio/midi"]["schema"]["format"] == "binary"
+        elif path == "/metrics":  # Prometheus' text format
+            assert list(ok) == ["text/plain; version=0.0.4; charset=utf-8"]
         else:
             assert list(ok) == ["application/json"], (path, method)
     schemas = spec["components"]["schemas"]

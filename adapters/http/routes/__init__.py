@@ -5,7 +5,17 @@ A new feature is one module here plus one line below."""
 from __future__ import annotations
 
 from dawai.adapters.http.route_set import RouteSet
-from dawai.adapters.http.routes import admin, agent, chat, generate, ghost_text, health, models, summary
+from dawai.adapters.http.routes import (
+    admin,
+    agent,
+    chat,
+    generate,
+    ghost_text,
+    health,
+    metrics,
+    models,
+    summary,
+)
 
 __all__ = ["ROUTES"]
 
@@ -15,6 +25,7 @@ ROUTES: tuple[RouteSet, ...] = (
     models.routes,
     summary.routes,
     admin.routes,
+    metrics.routes,
     generate.routes,
     ghost_text.routes,
     agent.routes,
