@@ -87,6 +87,10 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_SUMMARY_MAX_PROJECTS": (("summaries", "max_projects"), str),
     "DAWAI_SUMMARY_TTL": (("summaries", "ttl"), str),
     "DAWAI_KEY_PROFILE": (("summaries", "key_profile"), str.lower),
+    "DAWAI_SING_MAX_SECONDS": (("singing", "max_render_seconds"), str),
+    "DAWAI_SING_RENDERS": (("singing", "concurrent_renders"), str),
+    "DAWAI_SING_QUEUE": (("singing", "queued_renders"), str),
+    "DAWAI_AUDIO_CACHE_BYTES": (("singing", "cache_max_bytes"), str),
     "DAWAI_REDIS_URL": (("redis_url",), str),
 }
 

@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
+import structlog
 from dependency_injector import containers, providers
 
 from dawai.adapters.http.drain import StreamDrain
@@ -33,10 +34,12 @@ from dawai.core.gateway import LLMGateway
 from dawai.core.generation.service import GenerateService
 from dawai.core.ghost.service import GhostTextHandle, GhostTextService, Learning
 from dawai.core.inference import build_completer
+from dawai.core.models import Audio
 from dawai.core.prompting import build_strategy
 from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
+from dawai.core.singing.service import SingingService
 from dawai.core.summaries import SummaryService
 from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution_version
 
@@ -90,6 +93,23 @@ def _internal_checks(host: PluginHost) -> list[Verdict]:
     so far (docs/adr/0021)."""
     infos = host.infos
     return verdicts(plugins=lambda name: name in infos and infos[name].status == "loaded")
+
+
+def _wav_bytes(audio: Audio) -> bytes:
+    """The phrase as WAV (soundfile and numpy load with the first render)."""
+    from dawai.adapters.inference.audio import wav_bytes
+
+    return wav_bytes(audio)
+
+
+def _voice_report(event: str, voice: str, error: str) -> None:
+    structlog.get_logger("dawai.singing").error(event, voice=voice, error=error)
+
+
+async def _singing_lifetime(service: SingingService) -> AsyncIterator[SingingService]:
+    """Closes every voice that was built (their thread pools, sessions) at shutdown."""
+    yield service
+    await service.aclose()
 
 
 async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
@@ -181,7 +201,14 @@ class Container(containers.DeclarativeContainer):
         redis=providers.Singleton(_redis_feedback, redis, settings),
     )
     feedback_lifetime = providers.Resource(_closed_at_shutdown, feedback_store)
-    audio_cache = _by_backend(store_backend, redis, MemoryAudioCache, RedisAudioCache)
+    # The phrase cache, bounded by singing.cache_max_bytes in either backend.
+    audio_cache = providers.Selector(
+        store_backend,
+        memory=providers.Singleton(MemoryAudioCache, max_bytes=settings.provided.singing.cache_max_bytes),
+        redis=providers.Singleton(
+            RedisAudioCache, redis, max_bytes=settings.provided.singing.cache_max_bytes
+        ),
+    )
     # Project summaries (/api/update-summary) and their text in chat and agent prompts.
     summary_service = providers.Singleton(
         SummaryService, summary_store, profile=settings.provided.summaries.key_profile
@@ -222,6 +249,17 @@ class Container(containers.DeclarativeContainer):
         settings=settings,
         local_planner=local_planner,
     )
+
+    # Singing: voices built on first use, the phrase cache, renders bounded per worker.
+    singing_service = providers.Singleton(
+        SingingService,
+        catalog,
+        settings,
+        audio_cache,
+        encode=providers.Object(_wav_bytes),
+        report=providers.Object(_voice_report),
+    )
+    singing_lifetime = providers.Resource(_singing_lifetime, singing_service)
 
 
 def build_container(settings: Settings, plugin_host: PluginHost | None = None) -> Container:

@@ -18,8 +18,10 @@ __all__ = [
     "MissingCredentials",
     "NotConfigured",
     "NotFound",
+    "Overloaded",
     "RateLimited",
     "ServerShuttingDown",
+    "TooLarge",
     "UnstructuredReply",
     "UpstreamAuthError",
     "UpstreamError",
@@ -57,6 +59,18 @@ class InvalidInput(DawaiError):
 
 class NotFound(DawaiError):
     title = "Not found"
+
+
+class TooLarge(DawaiError):
+    """The request asks for more than a configured limit allows (a render too long)."""
+
+    title = "Request too large"
+
+
+class Overloaded(DawaiError):
+    """Every slot for this kind of work is taken and the queue is full: try again soon."""
+
+    title = "Server busy"
 
 
 class NotConfigured(DawaiError):

@@ -27,6 +27,7 @@ __all__ = [
     "RateLimitSettings",
     "ReliabilitySettings",
     "Settings",
+    "SingingSettings",
     "UpstreamLimits",
     "VoiceSettings",
     "default_aliases",
@@ -208,6 +209,18 @@ class InferenceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     voices_dir: str | None = None
 
 
+class SingingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[singing]``: what one render may ask, how many run at once, the phrase cache."""
+
+    # The longest render, in seconds of audio (the last note's end); longer gets 413.
+    max_render_seconds: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 300.0
+    # Renders at once per worker, and renders waiting for a slot (more: 503).
+    concurrent_renders: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
+    queued_renders: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 16
+    # The phrase cache's bound, in bytes of WAV (in Redis too, when redis_url is set).
+    cache_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 256 * 1024 * 1024
+
+
 class VoiceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """``[voices.<name>]``: one voice's folder (overriding the plugin's and ``voices_dir``)
     and its free-form options (``VoiceConfig.options``)."""
@@ -262,6 +275,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     upstream: UpstreamLimits = UpstreamLimits()
     inference: InferenceSettings = InferenceSettings()
     agent: AgentSettings = AgentSettings()
+    singing: SingingSettings = SingingSettings()
     providers: dict[str, ProviderEndpoint] = {}
     voices: dict[str, VoiceSettings] = {}
     engines: dict[str, EngineSettings] = {}

@@ -14,6 +14,7 @@ from dawai.core.settings import BUILTIN_PROVIDERS, Settings
 from dawai.plugins.hookspecs import hookimpl
 from dawai.ports.completion import EngineConfig, TextCompleter
 from dawai.ports.llm import LLMProvider, ProviderConfig
+from dawai.ports.singing import SingingSynthesizer, VoiceConfig
 
 __all__ = ["PLUGINS"]
 
@@ -128,10 +129,26 @@ class GhostTextPlugin:
         )
 
 
+def _builtin_voice(config: VoiceConfig) -> SingingSynthesizer:
+    from dawai.adapters.inference.builtin_voice import BuiltinVoice
+
+    return BuiltinVoice(config)
+
+
+class VoicesPlugin:
+    """The built-in ``default`` voice: a formant synthesiser that needs no model files
+    (and the worked example of ``register_voices`` in docs/plugins.md)."""
+
+    @hookimpl
+    def register_voices(self, register: Callable[..., None]) -> None:
+        register("default", _builtin_voice, description="Built-in formant voice (Japanese, English)")
+
+
 PLUGINS: tuple[tuple[str, Any], ...] = (
     ("dawai.anthropic", AnthropicPlugin()),
     ("dawai.openai", OpenAIPlugin()),
     ("dawai.google", GooglePlugin()),
     ("dawai.prompts", PromptsPlugin()),
     ("dawai.ghost_text", GhostTextPlugin()),
+    ("dawai.voices", VoicesPlugin()),
 )

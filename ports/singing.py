@@ -32,9 +32,20 @@ class VoiceConfig(msgspec.Struct, frozen=True):
 
 @runtime_checkable
 class SingingSynthesizer(Protocol):
-    """A voice (or a voicebank with several speakers) that sings notes with lyrics."""
+    """A voice (or a voicebank with several speakers) that sings notes with lyrics.
+
+    ``synthesize`` gets a request already checked and in normal form (notes sorted by
+    start, lyrics NFC; ``dawai.core.singing.score``) and must keep the event loop free:
+    heavy work goes to a thread or process of the voice's own, bounded. It returns mono
+    float32 audio as long as the last note's end, within one hop (512 samples at 44.1 kHz).
+    """
 
     def voices(self) -> list[VoiceInfo]: ...
+
+    def identity(self) -> str:
+        """A short string that changes whenever the same request would sound different
+        (a model file's hash, the synthesiser's version): the phrase cache keys on it."""
+        ...
 
     async def synthesize(
         self, request: SynthesisRequest, progress: ProgressCallback | None = None

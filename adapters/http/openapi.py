@@ -43,9 +43,10 @@ HANDLER_REASONS: dict[int, str] = {
     400: "A field holds a value the server refuses, or the model routes nowhere; `errors` names the field.",
     401: "No usable provider key: send one in `apiKeys` (or `apiKey`), or configure it on the server.",
     404: "No such resource.",
+    413: "The request asks for more than a configured limit allows; `detail` names the setting.",
     429: "The upstream provider is rate limiting; `Retry-After` says when to try again.",
     502: "The upstream provider failed or answered something unusable.",
-    503: "Nothing loaded can serve the model (its provider is not loaded).",
+    503: "Nothing loaded can serve the request (its provider or voice is not loaded), or every slot is busy.",
     504: "The upstream provider did not answer in time.",
 }
 _HOST = "The `Host` header names a host this server does not serve (`http.allowed_hosts`)."

@@ -23,8 +23,10 @@ from dawai.core.errors import (
     MissingCredentials,
     NotConfigured,
     NotFound,
+    Overloaded,
     RateLimited,
     ServerShuttingDown,
+    TooLarge,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -50,10 +52,12 @@ _STATUS = (
     (InvalidInput, 400),
     (MissingCredentials, 401),
     (NotFound, 404),
+    (TooLarge, 413),
     (RateLimited, 429),
     (UpstreamError, 502),
     (NotConfigured, 503),
     (ServerShuttingDown, 503),
+    (Overloaded, 503),
     (UpstreamTimeout, 504),
 )
 

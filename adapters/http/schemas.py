@@ -18,6 +18,7 @@ from dawai.core.upstream_values import (
 
 __all__ = [
     "BarChordOut",
+    "CacheCleared",
     "ChatBody",
     "ChatResponse",
     "GenerateBody",
@@ -28,15 +29,19 @@ __all__ = [
     "InternalOut",
     "ModelOut",
     "ModelsResponse",
+    "NoteIn",
     "PluginOut",
     "StreamError",
     "StreamErrorInfo",
     "SummaryNoteIn",
     "SummaryResponse",
     "SummaryTrackIn",
+    "SynthesizeBody",
     "TrackSummaryOut",
     "UpdateSummaryBody",
     "UsageOut",
+    "VoiceHealth",
+    "VoiceOut",
 ]
 
 # The core checks keys and model names (dawai.core.upstream_values, with messages that
@@ -269,3 +274,58 @@ class GenerateResponse(msgspec.Struct, frozen=True):
     seed: int | None
     model: str
     provider: str
+
+
+# --- singing synthesis (the contract's "Singing synthesis") ----------------------------
+
+VoiceId = Annotated[str, msgspec.Meta(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+
+
+class NoteIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    pitch: Annotated[int, msgspec.Meta(ge=0, le=127, description="MIDI note number (60 = C4).")]
+    start: Annotated[float, msgspec.Meta(ge=0, le=86_400, description="Seconds from the phrase's start.")]
+    duration: Annotated[float, msgspec.Meta(gt=0, le=86_400, description="Seconds.")]
+    lyric: Annotated[
+        str,
+        msgspec.Meta(
+            min_length=1,
+            max_length=64,
+            pattern=r"\S",
+            description="A syllable or word (kana, kanji, romaji or English); `+` extends the "
+            "previous note's syllable, `-` or `SP` rests, `AP` breathes.",
+        ),
+    ]
+
+
+class SynthesizeBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    voice: VoiceId = "default"
+    language: Literal["ja", "en"] | None = None
+    speaker: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    notes: Annotated[list[NoteIn], msgspec.Meta(min_length=1, max_length=10_000)]
+    keyShift: Annotated[int, msgspec.Meta(ge=-48, le=48)] = 0
+    steps: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
+    seed: Annotated[int, msgspec.Meta(ge=0, le=2**32 - 1)] | None = None
+
+
+class VoiceOut(msgspec.Struct, frozen=True):
+    id: str
+    name: str
+    languages: list[str]
+    speakers: list[str]
+    sampleRate: int
+    backend: str
+    executionProvider: str
+
+
+class CacheCleared(msgspec.Struct, frozen=True):
+    cleared: int
+    freedBytes: int
+
+
+class VoiceHealth(msgspec.Struct, frozen=True):
+    status: Literal["ok", "degraded"]
+    voices: list[str]
+    executionProvider: str
+    rendering: int = 0  # renders running now in this worker
+    queued: int = 0  # renders waiting for a slot
+    failed: dict[str, str] = {}  # voice -> why it failed to load

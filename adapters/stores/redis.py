@@ -11,7 +11,9 @@ Keys, with the default prefix ``dawai:``:
   (time-decayed counts), ``dawai:ghost:{user_id}:recency``: the features by last update, and
   ``dawai:ghost:{user_id}:phrases``: accepted phrases by time (only when the operator keeps
   text). All three expire ``ttl_seconds`` after the user's last feedback;
-- ``dawai:audio:{key}``: the audio bytes, expiring ``ttl_seconds`` after the put.
+- ``dawai:audio:{key}``: the audio bytes, expiring ``ttl_seconds`` after the put; with
+  ``max_bytes``, ``dawai:audio-lru`` (a sorted set of the keys by last use) and
+  ``dawai:audio-size`` (a hash: key -> bytes, and ``__total__``) keep the bound.
 """
 
 from __future__ import annotations
@@ -200,10 +202,53 @@ class RedisFeedbackStore:
         """The client's owner closes it."""
 
 
+# A put: store the value, count its bytes, mark it newest, then drop the least recently
+# used entries until the total fits. An entry that expired on its own still holds its
+# recorded bytes until it comes up for eviction (its DEL then frees nothing).
+_AUDIO_PUT = """
+local value_key, lru, sizes = KEYS[1], KEYS[2], KEYS[3]
+local name, data, max_bytes, ttl, prefix = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local size = string.len(data)
+local old = tonumber(redis.call('HGET', sizes, name) or '0')
+redis.call('HDEL', sizes, name)
+redis.call('ZREM', lru, name)
+if old > 0 then redis.call('HINCRBY', sizes, '__total__', 0 - old) end
+redis.call('DEL', value_key)
+if size > max_bytes then return 0 end
+if ttl > 0 then redis.call('SET', value_key, data, 'EX', ttl) else redis.call('SET', value_key, data) end
+local clock = redis.call('HINCRBY', sizes, '__clock__', 1)
+redis.call('ZADD', lru, clock, name)
+redis.call('HSET', sizes, name, size)
+local total = redis.call('HINCRBY', sizes, '__total__', size)
+while total > max_bytes do
+  local oldest = redis.call('ZPOPMIN', lru, 1)
+  if #oldest == 0 then break end
+  local gone = oldest[1]
+  local freed = tonumber(redis.call('HGET', sizes, gone) or '0')
+  redis.call('HDEL', sizes, gone)
+  redis.call('DEL', prefix .. gone)
+  if freed > 0 then total = redis.call('HINCRBY', sizes, '__total__', 0 - freed) end
+end
+return 1
+"""
+
+# A get that marks the entry newest (when it is tracked).
+_AUDIO_GET = """
+local value = redis.call('GET', KEYS[1])
+if value and redis.call('ZSCORE', KEYS[2], ARGV[1]) then
+  redis.call('ZADD', KEYS[2], redis.call('HINCRBY', KEYS[3], '__clock__', 1), ARGV[1])
+end
+return value
+"""
+
+
 class RedisAudioCache:
     """Rendered audio, one key per entry, each expiring ``ttl_seconds`` after it was put.
 
-    Total size is bounded by the expiry and by the server's ``maxmemory`` policy, not here.
+    With ``max_bytes``, a least-recently-used bound on the total shared by every worker:
+    each put and get is one atomic Lua script that keeps the recency set and the byte
+    counts (an entry larger than the bound is not kept, as in the memory cache). Without
+    it, total size is bounded by the expiry and the server's ``maxmemory`` policy.
     ``clear()`` walks the prefix with SCAN (never KEYS), ``scan_batch`` keys at a time, and
     reports the audio bytes freed (STRLEN of each value, as the memory cache counts them).
     """
@@ -215,20 +260,34 @@ class RedisAudioCache:
         prefix: str = DEFAULT_PREFIX,
         ttl_seconds: int | None = DAY,
         scan_batch: int = 500,
+        max_bytes: int | None = None,
     ) -> None:
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"max_bytes must be at least 1 or None, not {max_bytes}")
         self._client = _checked(client)
         self._prefix = f"{prefix}audio:"
+        self._lru = f"{prefix}audio-lru"
+        self._sizes = f"{prefix}audio-size"
         self._ttl = _ttl(ttl_seconds)
         self._scan_batch = scan_batch
+        self._max_bytes = max_bytes
+        self._put = client.register_script(_AUDIO_PUT)
+        self._get = client.register_script(_AUDIO_GET)
 
     def key(self, key: str) -> str:
         return self._prefix + key
 
     async def get(self, key: str) -> bytes | None:
-        return cast("bytes | None", await self._client.get(self.key(key)))
+        if self._max_bytes is None:
+            return cast("bytes | None", await self._client.get(self.key(key)))
+        return cast("bytes | None", await self._get(keys=[self.key(key), self._lru, self._sizes], args=[key]))
 
     async def put(self, key: str, data: bytes) -> None:
-        await self._client.set(self.key(key), bytes(data), ex=self._ttl)
+        if self._max_bytes is None:
+            await self._client.set(self.key(key), bytes(data), ex=self._ttl)
+            return
+        args: list[str | int | bytes] = [key, bytes(data), self._max_bytes, self._ttl or 0, self._prefix]
+        await self._put(keys=[self.key(key), self._lru, self._sizes], args=args)
 
     async def clear(self) -> tuple[int, int]:
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix) + "*"
@@ -246,6 +305,7 @@ class RedisAudioCache:
                 entries += deleted
                 freed += sum(sizes)
             if cursor == 0:
+                await self._client.unlink(self._lru, self._sizes)
                 return entries, freed
 
     async def aclose(self) -> None:

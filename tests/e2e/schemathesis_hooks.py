@@ -8,7 +8,7 @@ from typing import Any
 import schemathesis
 from schemathesis.openapi.checks import RejectedPositiveData
 
-__all__ = ["model_wrote_no_notes", "unroutable_model"]
+__all__ = ["model_wrote_no_notes", "unroutable_model", "unsingable_phrase"]
 
 # Fields whose valid values are decided at run time, not by a schema: a ghost-text
 # ``cursor`` must fall inside its ``text`` and not inside a surrogate pair, and a feedback
@@ -30,8 +30,13 @@ def filter_failure(context: Any, failure: Any, case: Any, response: Any) -> bool
       Likewise a ghost-text ``cursor`` past the end of its ``text``, or a feedback ``event``
       that disagrees with its ``accepted``.
     - ``/generate``'s documented 502 for a model whose JSON has no notes: the fake upstream's
-      canned structured reply and the echo plugin's ``{"echo": ...}`` have none."""
-    return not (unroutable_model(failure, response) or model_wrote_no_notes(response))
+      canned structured reply and the echo plugin's ``{"echo": ...}`` have none.
+    - A synthesis body no schema can refuse (``unsingable_phrase``)."""
+    return not (
+        unroutable_model(failure, response)
+        or model_wrote_no_notes(response)
+        or unsingable_phrase(failure, response)
+    )
 
 
 def unroutable_model(failure: Any, response: Any) -> bool:
@@ -52,3 +57,24 @@ def model_wrote_no_notes(response: Any) -> bool:
     except (ValueError, KeyError, TypeError):
         return False
     return isinstance(detail, str) and detail.startswith(_NO_NOTES)
+
+
+def unsingable_phrase(failure: Any, response: Any) -> bool:
+    """A schema-valid synthesis body that breaks a rule no schema can state: notes that
+    overlap, a lyric no G2P knows, ``+`` with nothing to extend, a pitch that ``keyShift``
+    takes outside 0-127 (the documented 400, every ``errors`` field under ``notes``), or a
+    phrase longer than ``singing.max_render_seconds`` (the documented 413)."""
+    if not isinstance(failure, RejectedPositiveData) or not response.request.url.endswith("/synthesize"):
+        return False
+    try:
+        problem = json.loads(response.content)
+    except ValueError:
+        return False
+    if response.status_code == 413:
+        return "singing.max_render_seconds" in problem.get("detail", "")
+    errors = problem.get("errors") or []
+    return (
+        response.status_code == 400
+        and bool(errors)
+        and all(str(e.get("field", "")).startswith("notes") for e in errors)
+    )

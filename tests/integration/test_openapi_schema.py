@@ -82,6 +82,10 @@ def test_streams_declare_event_stream_and_their_events(spec):
             assert ok["audio/midi"]["schema"]["format"] == "binary"
         elif path == "/metrics":  # Prometheus' text format
             assert list(ok) == ["text/plain; version=0.0.4; charset=utf-8"]
+        elif path.endswith("/synthesize"):  # the phrase, sung, with its cache headers
+            assert list(ok) == ["audio/wav"]
+            assert ok["audio/wav"]["schema"]["format"] == "binary"
+            assert {"X-Cache", "X-Render-Time-Ms"} <= set(op["responses"]["200"]["headers"])
         else:
             assert list(ok) == ["application/json"], (path, method)
     schemas = spec["components"]["schemas"]

@@ -1,7 +1,8 @@
 """Route sets: a module declares its prefixes, handlers, dependencies and access rule, and
 the app, the token guard and the OpenAPI schema take them from there. The feature routes
-here (tests/fakes/voice_routes.py and one below) are added through ``app_for``'s
-``routes``, as ``ROUTES`` lists the product's."""
+here are the product's singing sets (adapters/http/routes/singing.py: ``/diffsinger`` and
+``/ai/api/voice``, guarded, and ``/ai/api/voice/health``, open) and one below, added
+through ``app_for``'s ``routes`` as ``ROUTES`` lists the product's."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from litestar.params import FromPath
 from litestar.testing import TestClient
 
 from dawai.adapters.http.route_set import API_PREFIXES, Access, RouteSet
-from dawai.adapters.http.routes import ROUTES
+from dawai.adapters.http.routes import ROUTES, singing
 from dawai.bootstrap.lifecycle import app_for
 from dawai.plugins import hookimpl
 from tests.conftest import local_client, make_container, make_settings
-from tests.fakes import voice_routes
 from tests.integration.test_http_foundation import assert_problem
 
 TOKEN = {"Authorization": "Bearer a-token"}
@@ -28,7 +28,7 @@ TOKEN = {"Authorization": "Bearer a-token"}
 class VoicesPlugin:
     @hookimpl
     def register_voices(self, register: Callable[..., None]) -> None:
-        register("alto", lambda config: None)
+        register("alto", lambda config: None)  # a broken voice: its factory returns nothing
 
 
 async def _take(take_id: FromPath[int]) -> dict[str, int]:
@@ -41,7 +41,9 @@ def _open_handlers() -> list[HTTPRouteHandler]:
 
 
 OPEN_TAKES = RouteSet(("/diffsinger",), _open_handlers, access=Access.OPEN)
-FEATURES = (*ROUTES, voice_routes.routes, OPEN_TAKES)
+FEATURES = (*ROUTES, OPEN_TAKES)
+PREFIXES = ("/diffsinger", "/ai/api/voice")
+NOTE = {"notes": [{"pitch": 69, "start": 0, "duration": 0.2, "lyric": "la"}]}
 
 
 @pytest.fixture
@@ -59,21 +61,29 @@ def client_with() -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
-@pytest.mark.parametrize("prefix", voice_routes.PREFIXES)
+@pytest.mark.parametrize("prefix", PREFIXES)
 def test_a_feature_prefix_serves_its_routes_with_their_dependency(client_with, prefix):
     client = client_with()
-    assert client.get(f"{prefix}/test-voices/alto").json() == {"voice": "alto", "registered": True}
-    assert client.get(f"{prefix}/test-voices/bass").json() == {"voice": "bass", "registered": False}
-    assert client.head(f"{prefix}/test-voices/alto").status_code == 200
+    sung = client.post(f"{prefix}/synthesize", json=NOTE)
+    assert sung.status_code == 200 and sung.headers["content-type"] == "audio/wav"
+    # The service the sets share: the broken voice is reported, the others serve.
+    assert [v["id"] for v in client.get("/diffsinger/models").json()] == ["default"]
+    health = client.get("/ai/api/voice/health").json()
+    assert health["status"] == "degraded" and "alto" in health["failed"]
+    assert client.head("/diffsinger/models").status_code == 200
     assert client.get("/api/models").status_code == 200  # the product's routes as before
 
 
 def test_api_tokens_follow_each_sets_access_rule(client_with):
     client = client_with({"DAWAI_API_TOKENS": "a-token"})
-    for prefix in voice_routes.PREFIXES:
-        body = assert_problem(client.get(f"{prefix}/test-voices/alto"), 401)
+    for prefix in PREFIXES:
+        body = assert_problem(client.post(f"{prefix}/synthesize", json=NOTE), 401)
         assert "Bearer" in body["detail"]
-        assert client.get(f"{prefix}/test-voices/alto", headers=TOKEN).json()["registered"] is True
+        assert client.post(f"{prefix}/synthesize", json=NOTE, headers=TOKEN).status_code == 200
+    assert_problem(client.get("/diffsinger/models"), 401)
+    assert client.get("/diffsinger/models", headers=TOKEN).status_code == 200
+    # An open set under the same prefix as a guarded one: its path needs no token.
+    assert client.get("/ai/api/voice/health").json()["voices"] == ["default"]
     # An open set's parameterised path needs no token, whatever the parameter.
     assert client.get("/diffsinger/test-takes/7").json() == {"take": 7}
     # A value its type refuses routes nowhere: a 404, still without a token.
@@ -81,6 +91,7 @@ def test_api_tokens_follow_each_sets_access_rule(client_with):
     # Paths no set serves need a token, also under a feature's prefix.
     assert_problem(client.get("/diffsinger/nothing-here"), 401)
     assert_problem(client.get("/diffsinger/nothing-here", headers=TOKEN), 404)
+    assert_problem(client.get("/ai/api/voice/health/more"), 401)
     assert_problem(client.get("/diffsinger/test-takes/7/more"), 401)
     for path in ("/", "/health", *(f"{p}/health" for p in API_PREFIXES), "/schema/openapi.json"):
         assert client.get(path).status_code == 200, path
@@ -88,10 +99,12 @@ def test_api_tokens_follow_each_sets_access_rule(client_with):
 
 def test_the_schema_says_which_routes_need_a_token(client_with):
     spec = client_with({"DAWAI_API_TOKENS": "a-token"}).get("/schema/openapi.json").json()
-    for prefix in voice_routes.PREFIXES:
-        voice = spec["paths"][f"{prefix}/test-voices/{{voice_id}}"]["get"]
-        assert voice["security"] == [{"apiToken": []}]
-        assert {"401", "404"} <= set(voice["responses"])
+    for prefix in PREFIXES:
+        sing = spec["paths"][f"{prefix}/synthesize"]["post"]
+        assert sing["security"] == [{"apiToken": []}]
+        assert {"401", "404", "413"} <= set(sing["responses"])
+    health = spec["paths"]["/ai/api/voice/health"]["get"]
+    assert "security" not in health and "401" not in health["responses"]
     take = spec["paths"]["/diffsinger/test-takes/{take_id}"]["get"]
     assert "security" not in take and "401" not in take["responses"]
     assert "404" in take["responses"]
@@ -101,7 +114,7 @@ def test_the_schema_says_which_routes_need_a_token(client_with):
 def test_a_path_belongs_to_one_set():
     """Litestar refuses a second router's handlers at a path another router serves (even for
     another method), so each path has one set and one rule."""
-    twice = (*ROUTES, voice_routes.routes, voice_routes.routes)
+    twice = (*ROUTES, singing.routes)
     with pytest.raises(ImproperlyConfiguredException):
         app_for(make_container(make_settings()), twice)
 

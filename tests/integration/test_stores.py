@@ -51,10 +51,10 @@ class Stores:
             return MemoryFeedbackStore(**bounds)
         return RedisFeedbackStore(self.client, prefix=self.prefix, **bounds)
 
-    def audio(self) -> AudioCache:
+    def audio(self, **bounds: int) -> AudioCache:
         if self.client is None:
-            return MemoryAudioCache()
-        return RedisAudioCache(self.client, prefix=self.prefix)
+            return MemoryAudioCache(**bounds)
+        return RedisAudioCache(self.client, prefix=self.prefix, **bounds)
 
 
 @dataclass
@@ -298,20 +298,29 @@ def test_sqlite_feedback_store_forgets_the_least_recently_seen_user(tmp_path):
     asyncio.run(scenario())
 
 
-def test_memory_audio_cache_is_bounded_by_total_bytes():
-    async def scenario() -> None:
-        cache = MemoryAudioCache(max_bytes=10)
+def test_audio_cache_is_a_byte_bounded_lru(backend: Backend):
+    """Both backends: the least recently used entries go once the bytes pass the bound (in
+    Redis, for every worker at once)."""
+
+    async def scenario(stores: Stores) -> None:
+        cache = stores.audio(max_bytes=10)
         await cache.put("a", b"1234")
         await cache.put("b", b"5678")
         assert await cache.get("a") == b"1234"  # "b" is now the oldest
         await cache.put("c", b"9012")
         assert [await cache.get(k) for k in "abc"] == [b"1234", None, b"9012"]
-        assert cache.total_bytes == 8
+        if isinstance(cache, MemoryAudioCache):
+            assert cache.total_bytes == 8
+        await cache.put("c", b"90")  # a put replaces the entry and its byte count
+        await cache.put("d", b"3456")  # 4 + 2 + 4 = 10 fits
+        assert [await cache.get(k) for k in "acd"] == [b"1234", b"90", b"3456"]
         await cache.put("a", b"x" * 11)  # too large to keep: the old "a" goes too
         assert await cache.get("a") is None
-        assert await cache.clear() == (1, 4)
+        assert await cache.clear() == (2, 6)
+        await cache.put("e", b"1234567890")  # after a clear the whole bound is free again
+        assert await cache.get("e") == b"1234567890"
 
-    asyncio.run(scenario())
+    backend.run(scenario)
 
 
 @pytest.mark.parametrize(

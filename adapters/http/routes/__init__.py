@@ -14,6 +14,7 @@ from dawai.adapters.http.routes import (
     health,
     metrics,
     models,
+    singing,
     summary,
 )
 
@@ -29,4 +30,7 @@ ROUTES: tuple[RouteSet, ...] = (
     generate.routes,
     ghost_text.routes,
     agent.routes,
+    singing.routes,
+    singing.voice_routes,
+    singing.health_routes,
 )

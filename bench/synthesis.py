@@ -1,0 +1,183 @@
+"""Singing synthesis: the built-in voice's speed, phrase-cache hits over HTTP, and /health
+while renders run, against a real ``dawai serve`` on 127.0.0.1.
+
+    .venv/bin/python bench/synthesis.py [--seconds 30] [--hits 50] [--renders 4]
+
+Rows (each beside a floor measured in the same run):
+
+- the built-in voice, in process: seconds of audio per second of rendering (× real time)
+  for a ``--seconds`` phrase, warm; the floor is the FFT work alone for the same frames;
+- a cache hit for the same phrase over HTTP (``POST /diffsinger/synthesize``, the WAV
+  read whole), p50 and p99; the floor is ``GET /health`` on the same server;
+- ``GET /ai/api/voice/health`` p99 while ``--renders`` distinct renders run at once, and
+  idle.
+
+Goals: ≥ 200× real time; a hit ≤ 5 ms; health p99 ≤ 20 ms during the renders. Prints a
+table, then one line ``JSON {...}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server_processes import HOST, bench_env, free_port, stop, wait_healthy
+
+from dawai.adapters.inference.builtin_voice import BuiltinVoice
+from dawai.adapters.inference.formant import HOP, WIN
+from dawai.core.models import SynthesisNote, SynthesisRequest
+from dawai.core.singing import SingingLimits, prepare
+from dawai.ports.singing import VoiceConfig
+
+LYRICS = ["さ", "く", "ら", "la", "love", "sing", "ka", "ze", "の", "う", "た"]
+
+
+def phrase(seconds: float, key_shift: int = 0) -> dict:
+    notes, t, i = [], 0.0, 0
+    while t < seconds - 1e-9:
+        length = min([0.25, 0.5, 0.75][i % 3], seconds - t)
+        notes.append(
+            {
+                "pitch": 57 + (i * 5) % 12,
+                "start": round(t, 6),
+                "duration": round(length, 6),
+                "lyric": LYRICS[i % len(LYRICS)],
+            }
+        )
+        t += length
+        i += 1
+    return {"notes": notes, "keyShift": key_shift}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
+
+
+def voice_speed(seconds: float, runs: int = 5) -> tuple[float, float]:
+    body = phrase(seconds)
+    request = prepare(
+        SynthesisRequest("default", tuple(SynthesisNote(**n) for n in body["notes"])), SingingLimits()
+    )
+    voice = BuiltinVoice(VoiceConfig(name="default"))
+    voice.render(request)  # warm: the dictionaries, FFT plans
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        voice.render(request)
+        times.append(time.perf_counter() - began)
+    frames = round(seconds * 44100 / HOP) + 2
+    block = np.random.default_rng(0).standard_normal((frames, WIN)).astype(np.float32)
+    floor = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        np.fft.irfft(np.fft.rfft(block, axis=1), n=WIN, axis=1)
+        floor.append(time.perf_counter() - began)
+    return seconds / statistics.median(times), seconds / statistics.median(floor)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--hits", type=int, default=50)
+    parser.add_argument("--renders", type=int, default=4)
+    args = parser.parse_args()
+    speed, fft_floor = voice_speed(args.seconds)
+
+    port = free_port()
+    env = bench_env()
+    env.update(
+        {"DAWAI_LOG_LEVEL": "warning", "DAWAI_ACCESS_LOG": "false", "DAWAI_SING_RENDERS": str(args.renders)}
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dawai.bootstrap.cli", "serve", "--port", str(port)], env=env
+    )
+    base = f"http://{HOST}:{port}"
+    try:
+        wait_healthy(port, server)
+        with httpx.Client(base_url=base, timeout=120) as client:
+            body = phrase(args.seconds)
+            miss = client.post("/diffsinger/synthesize", json=body)
+            assert miss.status_code == 200 and miss.headers["x-cache"] == "miss", miss.text[:300]
+            hits, floor = [], []
+            for _ in range(args.hits):
+                began = time.perf_counter()
+                response = client.post("/diffsinger/synthesize", json=body)
+                hits.append((time.perf_counter() - began) * 1000)
+                assert response.headers["x-cache"] == "hit"
+                began = time.perf_counter()
+                client.get("/health")
+                floor.append((time.perf_counter() - began) * 1000)
+            idle = []
+            for _ in range(100):
+                began = time.perf_counter()
+                client.get("/ai/api/voice/health")
+                idle.append((time.perf_counter() - began) * 1000)
+
+            def render(shift: int) -> None:
+                with httpx.Client(base_url=base, timeout=300) as own:
+                    own.post("/diffsinger/synthesize", json=phrase(4 * args.seconds, key_shift=shift))
+
+            workers = [threading.Thread(target=render, args=(i + 1,)) for i in range(args.renders)]
+            for worker in workers:
+                worker.start()
+            busy = []
+            while any(w.is_alive() for w in workers):
+                began = time.perf_counter()
+                client.get("/ai/api/voice/health")
+                busy.append((time.perf_counter() - began) * 1000)
+                time.sleep(0.005)
+            for worker in workers:
+                worker.join()
+    finally:
+        stop(server)
+    p50, p99 = percentile(hits, 0.5), percentile(hits, 0.99)
+    rows = [
+        (f"built-in voice, {args.seconds:g}-s phrase (x realtime)", f"{speed:.0f}", f"{fft_floor:.0f} FFTs"),
+        (f"cache hit, {args.seconds:g}-s phrase, p50 / p99 (ms)", f"{p50:.2f} / {p99:.2f}",
+         f"{percentile(floor, 0.5):.2f} / {percentile(floor, 0.99):.2f} (/health)"),
+        (f"/ai/api/voice/health p99, {args.renders} renders running (ms)", f"{percentile(busy, 0.99):.2f}",
+         f"{percentile(idle, 0.99):.2f} (idle)"),
+    ]  # fmt: skip
+    print(f"singing synthesis ({os.cpu_count()} cores, {len(busy)} health requests during the renders)")
+    print(f"{'measure':<56} {'value':>16}  floor")
+    print("-" * 100)
+    for name, value, ref in rows:
+        print(f"{name:<56} {value:>16}  {ref}")
+    goals = {
+        "speed_x_realtime>=200": speed >= 200,
+        "cache_hit_p50_ms<=5": percentile(hits, 0.5) <= 5,
+        "health_p99_ms<=20": percentile(busy, 0.99) <= 20,
+    }
+    for goal, met in goals.items():
+        print(f"goal {goal}: {'met' if met else 'NOT met'}")
+    print("JSON " + json.dumps({
+        "cores": os.cpu_count(),
+        "phrase_seconds": args.seconds,
+        "builtin_x_realtime": round(speed, 1),
+        "fft_floor_x_realtime": round(fft_floor, 1),
+        "cache_hit_p50_ms": round(percentile(hits, 0.5), 3),
+        "cache_hit_p99_ms": round(percentile(hits, 0.99), 3),
+        "health_floor_p50_ms": round(percentile(floor, 0.5), 3),
+        "voice_health_p99_busy_ms": round(percentile(busy, 0.99), 3),
+        "voice_health_p99_idle_ms": round(percentile(idle, 0.99), 3),
+        "renders": args.renders,
+        "goals": goals,
+    }))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
