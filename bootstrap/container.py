@@ -28,6 +28,7 @@ from dawai.adapters.stores import (
     redis_client,
 )
 from dawai.bootstrap.config import redacted
+from dawai.core.agent.offline.hook import LocalAgentPlanner
 from dawai.core.agent.service import AgentService
 from dawai.core.chat import ChatService
 from dawai.core.gateway import LLMGateway
@@ -241,7 +242,7 @@ class Container(containers.DeclarativeContainer):
 
     # The planner behind ``model: "local"`` (an ``agent.service.Planner``); None until the
     # offline agent is installed here, and the agent answers such requests with a 503.
-    local_planner: providers.Object[Any] = providers.Object(None)
+    local_planner = providers.Singleton(LocalAgentPlanner, settings=settings)
     agent_service = providers.Singleton(
         AgentService,
         gateway=llm_gateway,

@@ -52,10 +52,25 @@ class ContextProject(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     time_signature: Short | None = None
 
 
+class ContextCurrentTrack(msgspec.Struct, frozen=True, kw_only=True):
+    """The track selected in the DAW (``context.currentTrack``); the agent reads its id."""
+
+    id: Ident | None = None
+    name: Short | None = None
+    type: Short | None = None
+
+
 class AgentContext(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     project: ContextProject = ContextProject()
     tracks: Annotated[list[ContextTrack], msgspec.Meta(max_length=MAX_TRACKS)] = []
     project_id: Ident | None = None
+    current_track: ContextCurrentTrack | None = None
+
+    @property
+    def current_track_id(self) -> str | None:
+        """``currentTrack.id`` as a string, when the client sent one."""
+        track = self.current_track
+        return None if track is None or track.id is None else str(track.id)
 
     @property
     def the_project_id(self) -> str | None:

@@ -292,7 +292,12 @@ class AgentService:
             return act.result(planned.summary, planned.next_steps, None, planned.error or "Not understood.")
         for raw in planned.actions:
             act.take(raw)
-        return act.result(planned.summary, planned.next_steps, None)
+        result = act.result(planned.summary, planned.next_steps, None)
+        if planned.error:  # understood in part: what it could not do goes with what it did
+            result = msgspec.structs.replace(
+                result, error=" ".join(e for e in (planned.error, result.error) if e)
+            )
+        return result
 
     async def stream(self, request: AgentInput) -> EventStream[AgentEvent]:
         """Start a streamed plan. Limits, routing and key errors raise here, before any

@@ -178,10 +178,40 @@ def test_bad_requests_are_problems_with_field_errors(client, extra, status, fiel
         assert field in [e["field"] for e in problem["errors"]]
 
 
-def test_the_local_agent_is_not_here_yet(client):
-    for path in ("/api/agent", "/api/stream/agent"):
-        response = client.post(path, json=body("local"))
-        assert response.status_code == 503 and "model 'local'" in response.json()["detail"]
+def test_the_offline_agent_needs_no_key(client_for):
+    """model "local" with no key configured: the offline agent plans through both prefixes."""
+    client = client_for(make_settings())
+    for prefix in ("/api", "/ai/api"):
+        response = client.post(f"{prefix}/agent", json=body("local", prompt="set tempo to 90 and add drums"))
+        reply = response.json()
+        assert response.status_code == 200 and reply["success"], reply
+        assert [a["type"] for a in reply["actions"]] == ["updateProject", "addTrack", "addNotes"]
+        assert reply["provider"] == "local" and reply["summary"]
+        unknown = client.post(
+            f"{prefix}/agent", json=body("local", prompt="make it sound like Radiohead")
+        ).json()
+        assert unknown["success"] is False and "claude-3-sonnet" in unknown["error"]
+
+
+WITH_BASS = {**CONTEXT, "tracks": [*CONTEXT["tracks"], {"id": "b", "name": "Bass", "type": "midi"}]}
+
+
+def test_the_offline_agent_streams_one_event_per_action(client_for):
+    client = client_for(make_settings())
+    for prefix in ("/api", "/ai/api"):
+        response = client.post(
+            f"{prefix}/stream/agent",
+            json=body("local", prompt="ドラムを4小節追加して、ベースをミュート", context=WITH_BASS),
+        )
+        assert response.status_code == 200
+        lines = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+        assert lines[-1] == "[DONE]"
+        events = [json.loads(line) for line in lines[:-1]]
+        assert [e["stage"] for e in events if e["type"] == "status"] == ["sense", "plan", "act"]
+        actions = [e["action"]["type"] for e in events if e["type"] == "action"]
+        assert actions == ["addTrack", "addNotes", "updateTrack"]
+        result = events[-1]
+        assert result["type"] == "result" and result["success"] and "追加しました" in result["summary"]
 
 
 def test_a_missing_key_is_a_401_before_any_byte(client_for):
