@@ -2,8 +2,10 @@
 ``--section parser`` (default: all of them, one after another).
 
 **parser**: the streamed plan reader's cost per byte for 1-, 16- and 256-byte pieces
-against one msgspec decode of the whole plan, and the time from an action's closing brace
-upstream to its SSE frame at 1 and 50 concurrent streaming agents (``bench/music_parser.py``).
+against one msgspec decode of the whole plan, beside a platform floor per piece size (a
+``feed`` that only decodes and runs one compiled-regex search, no state machine), and the time
+from an action's closing brace upstream to its SSE frame at 1 and 50 concurrent streaming
+agents (``bench/music_parser.py``).
 
 **keys**: key-estimation accuracy of the three profile sets side by side
 (``dawai.core.music.key_estimation``; duration-weighted histograms), on
