@@ -236,12 +236,23 @@ def _edit_notes(state: PlanState, row: TrackRow, edits: list[dict[str, object]],
     state.next = "edit"
 
 
-def _no_notes(state: PlanState, row: TrackRow, clause: Clause) -> None:
-    if clause.sweep:
-        return
-    state.cannot(
-        Words(f"'{row.name}' has no notes to change.", f"「{row.name}」には変更できるノートがありません。")
-    )
+def _note_target(state: PlanState, clause: Clause, *, pitched: bool = False) -> TrackRow | None:
+    """The clause's track when it has notes to edit, else None (and why, unless the clause
+    sweeps over every track). ``pitched``: a sweep leaves drum tracks alone, their notes
+    being instruments, not pitches."""
+    row = _target(state, clause)
+    if row is None or (pitched and clause.sweep and row.type == "drums"):
+        return None
+    if not editable(row.notes):
+        if not clause.sweep:
+            state.cannot(
+                Words(
+                    f"'{row.name}' has no notes to change.",
+                    f"「{row.name}」には変更できるノートがありません。",
+                )
+            )
+        return None
+    return row
 
 
 def _transpose(state: PlanState, clause: Clause) -> bool:
@@ -263,11 +274,8 @@ def _transpose(state: PlanState, clause: Clause) -> bool:
             )
         )
         return True
-    row = _target(state, clause)
-    if row is None or (clause.sweep and row.type == "drums"):  # drum notes are instruments, not pitches
-        return True
-    if not editable(row.notes):
-        _no_notes(state, row, clause)
+    row = _note_target(state, clause, pitched=True)
+    if row is None:
         return True
     edits = transposed(row.notes, amount)
     if edits is None:
@@ -300,11 +308,8 @@ def _quantise(state: PlanState, clause: Clause) -> bool:
             )
         )
         return True
-    row = _target(state, clause)
+    row = _note_target(state, clause)
     if row is None:
-        return True
-    if not editable(row.notes):
-        _no_notes(state, row, clause)
         return True
     step = quarters * 60.0 / state.tempo
     edits = quantised(row.notes, step)
@@ -340,11 +345,8 @@ def _stretch(state: PlanState, clause: Clause) -> bool:
         factor = 2.0
     else:
         return False
-    row = _target(state, clause)
+    row = _note_target(state, clause)
     if row is None:
-        return True
-    if not editable(row.notes):
-        _no_notes(state, row, clause)
         return True
     edits = stretched(row.notes, factor)
     if edits is None:
