@@ -24,7 +24,6 @@ from dawai.adapters.http.sse import frame, sse_response
 from dawai.core.agent.actions import ActionOut
 from dawai.core.agent.context import AgentContext
 from dawai.core.agent.service import AgentActionEvent, AgentInput, AgentResult, AgentService, AgentStatus
-from dawai.core.agent.validation import Dropped
 from dawai.core.settings import DEFAULT_MODEL
 
 __all__ = ["AgentBody", "AgentResponse", "routes", "to_input"]
@@ -90,41 +89,32 @@ def to_input(body: AgentBody) -> AgentInput:
     )
 
 
-def _dropped(items: list[Dropped]) -> list[DroppedOut]:
-    return [DroppedOut(d.index, d.type, d.reason) for d in items]
+def _outcome(result: AgentResult) -> tuple[str, str, bool, str, list[DroppedOut], str, str]:
+    """The fields the reply and the stream's `result` event share, in their order."""
+    dropped = [DroppedOut(d.index, d.type, d.reason) for d in result.dropped]
+    return (
+        result.summary,
+        result.next_steps,
+        result.success,
+        result.error,
+        dropped,
+        result.model,
+        result.provider,
+    )
 
 
 def _agent_frames(item: Any) -> bytes:
     if isinstance(item, AgentActionEvent | AgentStatus):
         return frame(item)
     assert isinstance(item, AgentResult)
-    return frame(
-        ResultEvent(
-            item.summary,
-            item.next_steps,
-            item.success,
-            item.error,
-            _dropped(item.dropped),
-            item.model,
-            item.provider,
-        )
-    )
+    return frame(ResultEvent(*_outcome(item)))
 
 
 async def _agent(data: JSONBody[AgentBody], agent: NamedDependency[AgentService]) -> AgentResponse:
     """Plan edits to the song: the validated actions, what they do, what next. Actions that
     fail validation are left out, each named in `error` and `dropped`."""
     result = await agent.reply(to_input(data))
-    return AgentResponse(
-        msgspec.convert(result.actions, list[ActionOut]),
-        result.summary,
-        result.next_steps,
-        result.success,
-        result.error,
-        _dropped(result.dropped),
-        result.model,
-        result.provider,
-    )
+    return AgentResponse(msgspec.convert(result.actions, list[ActionOut]), *_outcome(result))
 
 
 async def _stream_agent(
