@@ -40,6 +40,7 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_IP_DENY": (("http", "ip_deny"), _csv),
     "DAWAI_TRUSTED_PROXIES": (("http", "trusted_proxies"), _csv),
     "DAWAI_WORKERS": (("http", "workers"), str),
+    "DAWAI_DRAIN_TIMEOUT": (("http", "drain_timeout"), str),
     "DAWAI_RATE_LIMIT_CHAT": (("rate_limits", "chat"), str),
     "DAWAI_RATE_LIMIT_SYNTHESIS": (("rate_limits", "synthesis"), str),
     "DAWAI_RATE_LIMIT_GHOST_TEXT": (("rate_limits", "ghost_text"), str),

@@ -28,6 +28,7 @@ from dawai.adapters.stores import (
     redis_client,
 )
 from dawai.bootstrap.config import redacted
+from dawai.bootstrap.lifecycle import Drains
 from dawai.core.agent.offline.hook import LocalAgentPlanner
 from dawai.core.agent.service import AgentService
 from dawai.core.chat import ChatService
@@ -163,6 +164,12 @@ def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHan
     )
 
 
+def _drains(settings: Settings, streams: StreamDrain) -> Drains:
+    drains = Drains(settings.http.drain_timeout)
+    drains.add("streams", streams)
+    return drains
+
+
 class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
     # What GET /api/admin/config shows: the settings, every secret as ***.
@@ -223,8 +230,10 @@ class Container(containers.DeclarativeContainer):
     http_metrics = providers.Singleton(HttpMetrics)
     rate_limits_lifetime = providers.Resource(_rate_limits_lifetime, rate_limits)
 
-    # Told by the server, when it begins to stop, to end every open SSE stream in-band.
+    # Open SSE streams, let finish when the server begins to stop, then ended in-band.
     stream_drain = providers.Singleton(StreamDrain)
+    # Everything the server drains on SIGTERM (bootstrap/lifecycle.py): add long-running work here.
+    drains = providers.Singleton(_drains, settings, stream_drain)
 
     # The one way a feature reaches a model: routing, keys, retries, fallbacks, timeouts.
     llm_gateway = providers.Singleton(LLMGateway, router=model_router, pool=provider_pool, settings=settings)

@@ -1,23 +1,26 @@
-"""``dawai serve`` with one worker: uvicorn's ``Server``, told to drain open streams first.
+"""``dawai serve`` with one worker: uvicorn's ``Server``, told to drain first.
 
-On SIGTERM or SIGINT, ``DrainingServer.handle_exit`` asks the app's ``StreamDrain`` to end
-every open SSE stream in-band (a 503 ``error`` event, ``[DONE]``, a clean end of the
-chunked body, the upstream closed), then lets uvicorn's own graceful shutdown run: it stops
-accepting connections, waits for the (now short) responses and runs the app's shutdown.
-Only uvicorn's public surface is used: ``Config(app=...)``, ``Server.run`` and a
-``handle_exit`` override (docs/adr/0014).
+On SIGTERM or SIGINT, ``DrainingServer.handle_exit`` hands the stop to the container's
+``Drains`` (bootstrap/lifecycle.py): streams (and whatever else is registered) refuse new
+work with a 503 while the server still accepts connections, what is open may finish for up
+to ``http.drain_timeout`` seconds, what is still open then ends with its in-band error;
+only then does uvicorn's own graceful shutdown run: it stops accepting connections, waits
+for the (now finished) responses and runs the app's shutdown. A second signal cuts the
+drain short; one after the drain goes to uvicorn (a second SIGINT: stop at once). Only
+uvicorn's public surface is used: ``Config(app=...)``, ``Server.run`` and a ``handle_exit``
+override (docs/adr/0014, docs/adr/0029).
 """
 
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
 import uvicorn
 
 from dawai.bootstrap.asgi import build
+from dawai.bootstrap.lifecycle import Drains
 from dawai.core.settings import Settings
 
 __all__ = ["DrainingServer", "serve_in_process"]
@@ -26,12 +29,17 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class DrainingServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+    def __init__(self, config: uvicorn.Config, drains: Drains) -> None:
         super().__init__(config)
-        self._on_exit = on_exit
+        self._drains = drains
+        self._drained = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self._on_exit()
+        if self._drained or not self._drains.request(lambda: self._after_drain(sig, frame)):
+            super().handle_exit(sig, frame)
+
+    def _after_drain(self, sig: int, frame: FrameType | None) -> None:
+        self._drained = True
         super().handle_exit(sig, frame)
 
 
@@ -44,7 +52,7 @@ def _stopped(_sig: int, _frame: FrameType | None) -> None:
 def serve_in_process(settings: Settings, host: str, port: int, **uvicorn_options: Any) -> int:
     app, container = build(settings)
     config = uvicorn.Config(app, host=host, port=port, **uvicorn_options)
-    server = DrainingServer(config, on_exit=container.stream_drain().request)
+    server = DrainingServer(config, container.drains())
     previous = {sig: signal.signal(sig, _stopped) for sig in _STOP_SIGNALS}
     try:
         server.run()

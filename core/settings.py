@@ -69,6 +69,9 @@ class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     # None: localhost, 127.0.0.1, [::1] and ``host`` (adapters/http/hosts.py).
     allowed_hosts: tuple[HostPattern, ...] | None = None
+    # Seconds open streams (and render jobs) may go on after SIGTERM, new ones refused with
+    # a 503, before each still open is ended with its in-band error (docs/adr/0029).
+    drain_timeout: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 15.0
 
 
 class RateLimitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

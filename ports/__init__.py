@@ -4,6 +4,7 @@ Adapters (ours or a plugin's) implement them; the core depends only on these.
 """
 
 from dawai.ports.completion import CompleterFactory, EngineConfig, TextCompleter
+from dawai.ports.draining import Drainable
 from dawai.ports.llm import (
     JsonStreamingProvider,
     KeyedProvider,
@@ -18,6 +19,7 @@ from dawai.ports.stores import AudioCache, FeedbackStore, SummaryStore
 __all__ = [
     "AudioCache",
     "CompleterFactory",
+    "Drainable",
     "EngineConfig",
     "FeedbackStore",
     "JsonStreamingProvider",

@@ -26,7 +26,7 @@ from dawai.adapters.http.docs import (
     docs_not_found_as_problem,
     docs_render_plugins,
 )
-from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY
+from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY, DrainGate, DrainRules
 from dawai.adapters.http.head_guard import HeadGuard
 from dawai.adapters.http.hosts import default_allowed_hosts
 from dawai.adapters.http.json_body import BoundedJsonRequest, check_json_request
@@ -106,10 +106,13 @@ def create_app(
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
     # request context, then the client's address (IP allow and deny lists), then the head's
     # size and Host (and HEAD as GET), then CORS (preflights need no token), then the token
-    # and its role, then the rate limit of the path's class for that token (or address).
+    # and its role, then (for a stream) the shutdown's gate, then the rate limit of the path's
+    # class for that token (or address).
     inner: Any = app.asgi_handler
     if limits.enabled:
         inner = RateLimitGuard(inner, limits, rate_classes, on_refusal=container.http_metrics().refused)
+    # Streams counted while open, and new ones refused once the server stops (drain.py).
+    inner = DrainGate(inner, container.stream_drain(), DrainRules.of_routes(app.routes))
     guarded = TokenGuard(inner, credentials, access)
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)

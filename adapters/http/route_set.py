@@ -22,6 +22,9 @@ its access rule from the mounted routes. A new feature is one module plus one li
 A handler may make its own path stricter, or count it in another class, through its
 ``opt`` (``post("/cache/clear", opt={ACCESS_OPT: Access.ADMIN})``,
 ``opt={RATE_OPT: RateClass.SYNTHESIS}``): a handler's ``opt`` wins over its router's.
+A handler whose requests run long (a stream, a render job) declares
+``opt={SHUTDOWN_OPT: OnShutdown.DRAIN}``: when the server stops, open ones may finish up
+to ``http.drain_timeout`` and new ones are refused with a 503 (adapters/http/drain.py).
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.handlers import HTTPRouteHandler
 
-__all__ = ["ACCESS_OPT", "API_PREFIXES", "RATE_OPT", "ROOT", "Access", "RateClass", "RouteSet"]
+__all__ = [
+    "ACCESS_OPT",
+    "API_PREFIXES",
+    "RATE_OPT",
+    "ROOT",
+    "SHUTDOWN_OPT",
+    "Access",
+    "OnShutdown",
+    "RateClass",
+    "RouteSet",
+]
 
 API_PREFIXES = ("/api", "/ai/api")
 ROOT = ("/",)
@@ -43,6 +56,8 @@ ROOT = ("/",)
 ACCESS_OPT = "dawai.access"
 # The key of a handler's ``opt`` that holds its ``RateClass``.
 RATE_OPT = "dawai.rate"
+# The key of a handler's ``opt`` that holds its ``OnShutdown``.
+SHUTDOWN_OPT = "dawai.shutdown"
 
 
 class Access(enum.IntEnum):
@@ -68,6 +83,13 @@ class RateClass(enum.IntEnum):
     def setting(self) -> str:
         """Its name in ``[rate_limits]`` (``ghost_text``)."""
         return self.name.lower()
+
+
+class OnShutdown(enum.IntEnum):
+    """What a route's requests get once the server has been asked to stop."""
+
+    SERVE = 0  # served as before, until uvicorn stops accepting connections
+    DRAIN = 1  # open ones may finish (up to http.drain_timeout); new ones get a 503
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import event_stream, problem_responses
-from dawai.adapters.http.route_set import API_PREFIXES, RateClass, RouteSet
+from dawai.adapters.http.route_set import API_PREFIXES, SHUTDOWN_OPT, OnShutdown, RateClass, RouteSet
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
 from dawai.adapters.http.sse import sse_response
 from dawai.core.chat import ChatInput, ChatService
@@ -63,6 +63,7 @@ def handlers() -> list[HTTPRouteHandler]:
         post(
             "/stream/chat",
             summary="Chat, streamed as Server-Sent Events",
+            opt={SHUTDOWN_OPT: OnShutdown.DRAIN},  # let finish when the server stops
             tags=["chat"],
             status_code=200,
             responses=stream_responses,
