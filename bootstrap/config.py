@@ -85,6 +85,8 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_GHOST_STORE_TEXT": (("ghost_text", "store_text"), str),
     "DAWAI_GHOST_FEATURE_SALT": (("ghost_text", "feature_salt"), str),
     "DAWAI_VOICES_DIR": (("inference", "voices_dir"), str),
+    "DAWAI_VOCODERS_DIR": (("inference", "vocoders_dir"), str),
+    "DAWAI_MAX_LOADED_VOICES": (("inference", "max_loaded_voices"), str),
     "DAWAI_SUMMARY_MAX_PROJECTS": (("summaries", "max_projects"), str),
     "DAWAI_SUMMARY_TTL": (("summaries", "ttl"), str),
     "DAWAI_KEY_PROFILE": (("summaries", "key_profile"), str.lower),

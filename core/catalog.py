@@ -56,6 +56,9 @@ class VoiceEntry(msgspec.Struct, frozen=True):
     description: str = ""
     folder: str | None = None
     plugin: str = ""
+    # Why the voice cannot work, when its plugin knew at registration (a broken voicebank):
+    # reported by /health and /diffsinger/models from the start; its factory fails too.
+    problem: str | None = None
 
 
 class CompleterEntry(msgspec.Struct, frozen=True):

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import msgspec
 
 __all__ = [
+    "BrokenVoice",
     "DawaiError",
     "FieldError",
     "InvalidInput",
@@ -77,6 +78,13 @@ class NotConfigured(DawaiError):
     """Nothing is configured to serve this: no such provider, voice or engine."""
 
     title = "Not configured"
+
+
+class BrokenVoice(NotConfigured):
+    """A voice whose files cannot be used (a broken or half-copied voicebank): 503, and the
+    voice is reported as failed while the others go on."""
+
+    title = "Voice unavailable"
 
 
 class MissingCredentials(DawaiError):

@@ -205,11 +205,18 @@ class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class InferenceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    execution_provider: Literal["cpu", "cuda"] = "cpu"
+    # auto: CUDA when onnxruntime-gpu sees a device, else CPU; a CUDA session that fails
+    # falls back to CPU with a warning and a health flag.
+    execution_provider: Literal["auto", "cpu", "cuda"] = "auto"
     # Threads one voice or engine may use for inference; 0: the runtime chooses.
     threads: Annotated[int, msgspec.Meta(ge=0, le=256)] = 0
     ghost_text_engine: str = "local"
+    # DiffSinger voicebanks (OpenUtau's format), one per folder: the folder's name is the voice.
     voices_dir: str | None = None
+    # Vocoder packages (a folder each, with vocoder.yaml) that banks name in dsconfig.yaml.
+    vocoders_dir: str | None = None
+    # Voicebanks whose ONNX sessions stay loaded at once; the least recently used goes first.
+    max_loaded_voices: Annotated[int, msgspec.Meta(ge=1, le=64)] = 2
 
 
 class SingingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -144,6 +144,17 @@ class VoicesPlugin:
         register("default", _builtin_voice, description="Built-in formant voice (Japanese, English)")
 
 
+class DiffSingerPlugin:
+    """Every OpenUtau-format DiffSinger voicebank in ``inference.voices_dir``, one voice per
+    folder (``dawai.adapters.inference.diffsinger``, docs/adr/0029)."""
+
+    @hookimpl
+    def register_voices(self, register: Callable[..., None], settings: Settings) -> None:
+        from dawai.adapters.inference.diffsinger import register_banks
+
+        register_banks(register, settings)
+
+
 PLUGINS: tuple[tuple[str, Any], ...] = (
     ("dawai.anthropic", AnthropicPlugin()),
     ("dawai.openai", OpenAIPlugin()),
@@ -151,4 +162,5 @@ PLUGINS: tuple[tuple[str, Any], ...] = (
     ("dawai.prompts", PromptsPlugin()),
     ("dawai.ghost_text", GhostTextPlugin()),
     ("dawai.voices", VoicesPlugin()),
+    ("dawai.diffsinger", DiffSingerPlugin()),
 )

@@ -19,7 +19,7 @@ class EngineConfig(msgspec.Struct, frozen=True):
     name: str
     # ``[engines.<name>] folder``, else the folder the plugin registered, else None.
     folder: str | None = None
-    execution_provider: Literal["cpu", "cuda"] = "cpu"
+    execution_provider: Literal["auto", "cpu", "cuda"] = "cpu"
     threads: int = 0  # 0: the inference runtime chooses
     options: dict[str, Any] = {}
 

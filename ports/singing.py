@@ -25,7 +25,7 @@ class VoiceConfig(msgspec.Struct, frozen=True):
     # ``[voices.<name>] folder``, else the folder the plugin registered, else
     # ``inference.voices_dir`` joined with the voice's name; None when none is known.
     folder: str | None = None
-    execution_provider: Literal["cpu", "cuda"] = "cpu"
+    execution_provider: Literal["auto", "cpu", "cuda"] = "cpu"
     threads: int = 0  # 0: the inference runtime chooses
     options: dict[str, Any] = {}
 

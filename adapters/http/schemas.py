@@ -142,6 +142,9 @@ class HealthResponse(msgspec.Struct, frozen=True):
     store: str
     internals: list[InternalOut] = []
     rate_limits: RateLimitsOut = RateLimitsOut("memory", False)
+    # Voices that cannot sing (a broken voicebank), and voices singing with a caveat.
+    voices_failed: dict[str, str] = {}
+    voice_warnings: dict[str, str] = {}
 
 
 class StreamErrorInfo(msgspec.Struct, frozen=True):
@@ -315,6 +318,9 @@ class VoiceOut(msgspec.Struct, frozen=True):
     sampleRate: int
     backend: str
     executionProvider: str
+    # "failed": a voice (a broken or half-copied voicebank) that cannot sing; ``error`` says why.
+    status: Literal["ok", "failed"] = "ok"
+    error: str | None = None
 
 
 class CacheCleared(msgspec.Struct, frozen=True):
@@ -329,3 +335,4 @@ class VoiceHealth(msgspec.Struct, frozen=True):
     rendering: int = 0  # renders running now in this worker
     queued: int = 0  # renders waiting for a slot
     failed: dict[str, str] = {}  # voice -> why it failed to load
+    warnings: dict[str, str] = {}  # voice -> a caveat (CUDA asked for, running on the CPU)

@@ -20,7 +20,7 @@ from typing import Literal
 import msgspec
 
 from dawai.core.errors import FieldError, InvalidInput
-from dawai.core.singing.phonemes import KINDS, is_vowel
+from dawai.core.singing.phonemes import KINDS, PhonemeKind
 
 __all__ = ["EXTEND", "G2P", "Syllable", "detect_language", "normalise_lyric", "syllables"]
 
@@ -49,9 +49,9 @@ def detect_language(lyric: str) -> str:
     return "ja" if any(ord(ch) >= 0x3000 for ch in lyric) else "en"
 
 
-def split(phonemes: Sequence[str]) -> Syllable:
+def split(phonemes: Sequence[str], kind: Callable[[str], PhonemeKind | None] = KINDS.get) -> Syllable:
     """Onset, nucleus and coda of one lyric's phonemes (a lyric with no vowel is all nucleus)."""
-    vowels = [i for i, p in enumerate(phonemes) if is_vowel(p)]
+    vowels = [i for i, p in enumerate(phonemes) if kind(p) == "vowel"]
     if not vowels:
         return Syllable("sung", (), tuple(phonemes), ())
     first, last = vowels[0], vowels[-1]
@@ -66,9 +66,16 @@ def _problem(index: int, lyric: str, why: str) -> InvalidInput:
     return InvalidInput(f"{field}: {message}", [FieldError(field, message)])
 
 
-def syllables(lyrics: Sequence[str], language: str | None, g2p: G2P) -> list[Syllable]:
+def syllables(
+    lyrics: Sequence[str],
+    language: str | None,
+    g2p: G2P,
+    kind: Callable[[str], PhonemeKind | None] = KINDS.get,
+) -> list[Syllable]:
     """One syllable per lyric, in order; ``InvalidInput`` naming the first lyric that cannot
-    be sung (unknown to every G2P tried, or a ``+`` with nothing before it to extend)."""
+    be sung (unknown to every G2P tried, or a ``+`` with nothing before it to extend).
+    ``kind`` classes a phoneme, None for one the voice cannot sing (default: the shared
+    inventory; a voicebank passes its own)."""
     out: list[Syllable] = []
     for index, raw in enumerate(lyrics):
         lyric = normalise_lyric(raw)
@@ -87,9 +94,9 @@ def syllables(lyrics: Sequence[str], language: str | None, g2p: G2P) -> list[Syl
         phonemes = g2p(lang, lyric) if lyric else None
         if phonemes is None and language is None and lang == "en":
             phonemes = g2p("ja", lyric)  # romaji
-        if not phonemes or any(p not in KINDS for p in phonemes):
+        if not phonemes or any(kind(p) is None for p in phonemes):
             raise _problem(
                 index, raw, f"cannot phonemize this lyric as {'Japanese' if lang == 'ja' else 'English'}"
             )
-        out.append(split(phonemes))
+        out.append(split(phonemes, kind))
     return out

@@ -18,7 +18,7 @@ from typing import Literal
 import msgspec
 
 from dawai.core.catalog import Catalog
-from dawai.core.errors import NotFound, Overloaded
+from dawai.core.errors import BrokenVoice, NotFound, Overloaded
 from dawai.core.inference import build_voice
 from dawai.core.models import Audio, SynthesisRequest, VoiceInfo
 from dawai.core.settings import Settings
@@ -78,20 +78,54 @@ class SingingService:
         return self._by_id
 
     def models(self) -> list[VoiceInfo]:
-        return [info for _, info in self._index().values()]
+        """Every voice, as each synthesiser describes it now (where it runs can change: a
+        CUDA session that fell back to the CPU)."""
+        self._index()
+        for name, synth in (self._built or {}).items():
+            try:
+                for info in synth.voices():
+                    if self._by_id.get(info.id, (synth, info))[0] is synth:
+                        self._by_id[info.id] = (synth, info)
+            except Exception as exc:  # a voice that cannot describe itself is reported
+                self._report("voice_failed", name, f"{type(exc).__name__}: {exc}"[:300])
+        return [info for _, info in self._by_id.values()]
 
     def voice(self, voice_id: str) -> tuple[SingingSynthesizer, VoiceInfo]:
         found = self._index().get(voice_id)
+        broken = self.failures().get(voice_id)
+        if broken is not None and found is None:
+            raise BrokenVoice(f"Voice '{voice_id}' cannot sing: {broken}")
         if found is None:
             known = ", ".join(sorted(self._by_id)) or "none"
             raise NotFound(f"No voice '{voice_id}' (known: {known}).")
         return found
 
+    def failures(self) -> dict[str, str]:
+        """Voices that cannot sing, with why: known at registration (a broken voicebank),
+        a factory that failed, or a render that found the voice's files unusable."""
+        known = {name: e.problem for name, e in self._catalog.voices.items() if e.problem}
+        return {**known, **self.failed}
+
+    def warnings(self) -> dict[str, str]:
+        """Voices that sing with a caveat (CUDA asked for, running on the CPU), from the
+        voices built so far that report any (a ``warnings()`` method)."""
+        out: dict[str, str] = {}
+        for synth in (self._built or {}).values():
+            report = getattr(synth, "warnings", None)
+            if callable(report):
+                out.update(report())
+        return out
+
     def health(self) -> tuple[Literal["ok", "degraded"], list[str], dict[str, str]]:
         """Status, the voice ids (registered names until the voices are built) and the
-        voices whose factory failed; builds nothing."""
-        ids = sorted(self._catalog.voices) if self._built is None else sorted(self._by_id)
-        return ("degraded" if self.failed else "ok", ids, dict(self.failed))
+        voices that failed; builds nothing."""
+        failed = self.failures()
+        if self._built is None:
+            ids = sorted(n for n, e in self._catalog.voices.items() if not e.problem)
+        else:
+            ids = sorted(v for v in self._by_id if v not in failed)
+        degraded = bool(failed) or bool(self.warnings())
+        return ("degraded" if degraded else "ok", ids, failed)
 
     def load(self) -> tuple[int, int]:
         """Renders running now, and renders waiting for a slot."""
@@ -123,7 +157,13 @@ class SingingService:
             self._waiting -= 1
         self._rendering += 1
         try:
-            audio = await synth.synthesize(request, progress)
+            try:
+                audio = await synth.synthesize(request, progress)
+            except BrokenVoice as exc:  # reported as failed; the other voices go on
+                self.failed[info.id] = exc.detail[:300]
+                self._report("voice_failed", info.id, self.failed[info.id])
+                raise
+            self.failed.pop(info.id, None)  # its files were mended
             wav = await asyncio.to_thread(self._encode, audio)
         finally:
             self._rendering -= 1

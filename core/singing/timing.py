@@ -15,14 +15,14 @@ breaths ``AP``; a note too short to own a frame sings nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
 
 from dawai.core.models import SynthesisNote
 from dawai.core.singing.lyrics import Syllable
-from dawai.core.singing.phonemes import BREATH, SILENCE, is_vowel, kind_of
+from dawai.core.singing.phonemes import BREATH, SILENCE, PhonemeKind, kind_of
 
 __all__ = ["CONSONANT_SECONDS", "Alignment", "align"]
 
@@ -59,8 +59,8 @@ class _Seg:
     note: int
 
 
-def _want(phoneme: str, fps: float) -> int:
-    return max(1, round(CONSONANT_SECONDS.get(kind_of(phoneme), 0.06) * fps))
+def _want(kind: PhonemeKind, fps: float) -> int:
+    return max(1, round(CONSONANT_SECONDS.get(kind, 0.06) * fps))
 
 
 def _share(total: int, wants: Sequence[int]) -> list[int]:
@@ -84,10 +84,25 @@ def _share(total: int, wants: Sequence[int]) -> list[int]:
 
 
 def align(
-    notes: Sequence[SynthesisNote], syllables: Sequence[Syllable], *, sample_rate: int = 44100, hop: int = 512
+    notes: Sequence[SynthesisNote],
+    syllables: Sequence[Syllable],
+    *,
+    sample_rate: int = 44100,
+    hop: int = 512,
+    kind: Callable[[str], PhonemeKind] = kind_of,
 ) -> Alignment:
-    """The alignment of sorted, non-overlapping ``notes`` singing ``syllables`` (one each)."""
+    """The alignment of sorted, non-overlapping ``notes`` singing ``syllables`` (one each).
+
+    ``kind`` classes each phoneme (a voicebank passes its own, for phoneme names outside
+    the shared inventory); vowels carry the notes, the other kinds set consonant lengths."""
     fps = sample_rate / hop
+
+    def is_vowel(phoneme: str) -> bool:
+        return phoneme not in (SILENCE, BREATH) and kind(phoneme) == "vowel"
+
+    def want(phoneme: str) -> int:
+        return _want(kind(phoneme), fps)
+
     total = round((notes[-1].start + notes[-1].duration) * fps) if notes else 0
     # Segments: [phoneme, frames, note]; consonants steal frames from what precedes them.
     segs: list[_Seg] = []
@@ -100,7 +115,7 @@ def align(
         if pending_coda and segs and is_vowel(segs[-1].phoneme):
             last = segs[-1]
             room = last.frames * 2 // 5  # at most 40% of the last vowel
-            parts = _share(room, [_want(p, fps) for p in pending_coda])
+            parts = _share(room, [want(p) for p in pending_coda])
             for phoneme, n in zip(pending_coda, parts, strict=True):
                 if n:
                     last.frames -= n
@@ -138,7 +153,7 @@ def align(
         pending_coda = syllable.coda
         # The onset, before the note: from the silence, then the previous vowel, then the note.
         onset = list(syllable.onset)
-        need = sum(_want(p, fps) for p in onset)
+        need = sum(want(p) for p in onset)
         taken = 0
         if onset and segs and segs[-1].phoneme == SILENCE and segs[-1].note == -1:
             take = min(need, segs[-1].frames)
@@ -149,7 +164,7 @@ def align(
             segs[-1].frames -= take
             taken += take
         own = min(need - taken, length // 2) if onset else 0
-        for phoneme, n in zip(onset, _share(taken + own, [_want(p, fps) for p in onset]), strict=True):
+        for phoneme, n in zip(onset, _share(taken + own, [want(p) for p in onset]), strict=True):
             if n:
                 segs.append(_Seg(phoneme, n, index))
         body = length - own
@@ -158,7 +173,7 @@ def align(
         if len(nucleus) == 1 or not vowels:
             parts = _share(body, [1] * len(nucleus))
         else:
-            inner = {i: _want(p, fps) for i, p in enumerate(nucleus) if not is_vowel(p)}
+            inner = {i: want(p) for i, p in enumerate(nucleus) if not is_vowel(p)}
             inner_total = min(sum(inner.values()), body // 2)
             inner_parts = _share(inner_total, list(inner.values()))
             vowel_parts = _share(body - sum(inner_parts), [1] * len(vowels))

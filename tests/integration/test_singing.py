@@ -185,11 +185,11 @@ def test_models_and_health_list_the_builtin_voice(client_for):
     client = client_for()
     assert client.get("/ai/api/voice/health").json() == {
         "status": "ok", "voices": ["default"], "executionProvider": "cpu",
-        "rendering": 0, "queued": 0, "failed": {},
+        "rendering": 0, "queued": 0, "failed": {}, "warnings": {},
     }  # fmt: skip
     assert client.get("/diffsinger/models").json() == [
         {"id": "default", "name": "Built-in formant voice", "languages": ["ja", "en"], "speakers": [],
-         "sampleRate": 44100, "backend": "builtin", "executionProvider": "cpu"}
+         "sampleRate": 44100, "backend": "builtin", "executionProvider": "cpu", "status": "ok", "error": None}
     ]  # fmt: skip
 
 

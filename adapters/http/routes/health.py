@@ -28,10 +28,12 @@ def health_report(
     store: str,
     internals: Callable[[], Sequence[Verdict]] = lambda: (),
     rate_limits: Callable[[], Mapping[str, Any]] = lambda: {"storage": "memory", "fallback": False},
+    voices: Callable[[], tuple[Mapping[str, str], Mapping[str, str]]] = lambda: ({}, {}),
 ) -> HealthResponse:
     """``degraded`` when a plugin failed, a private part of a dependency changed shape
-    (``internals``: its plugins say so too, with the reason), or the rate limits' Redis is
-    away (``rate_limits.fallback``: each process counts alone meanwhile)."""
+    (``internals``: its plugins say so too, with the reason), the rate limits' Redis is
+    away (``rate_limits.fallback``: each process counts alone meanwhile), or a voice cannot
+    sing or sings with a caveat (``voices``: failed and warned voices, builds nothing)."""
     catalog = plugin_host.catalog
     verdicts = list(internals())
     plugins = [
@@ -44,15 +46,19 @@ def health_report(
         or any(v.status == "degraded" for v in verdicts)
         or bool(limits["fallback"])
     )
+    failed, warned = voices()
+    degraded = degraded or bool(failed) or bool(warned)
     return HealthResponse(
         status="degraded" if degraded else "ok",
         version=version,
         providers={name: router.configured(name) for name in sorted(catalog.providers)},
-        voices=sorted(catalog.voices),
+        voices=sorted(n for n in catalog.voices if n not in failed),
         plugins=plugins,
         store=store,
         internals=[InternalOut(v.name, v.status, v.relies_on, v.fallback, v.reason) for v in verdicts],
         rate_limits=RateLimitsOut(limits["storage"], bool(limits["fallback"])),
+        voices_failed=dict(failed),
+        voice_warnings=dict(warned),
     )
 
 
@@ -65,6 +71,7 @@ def _report(container: Any) -> Callable[[], HealthResponse]:
         container.store_backend(),
         container.internal_checks,
         container.rate_limits().state,
+        lambda: (container.singing_service().failures(), container.singing_service().warnings()),
     )
 
 

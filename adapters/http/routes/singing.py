@@ -64,13 +64,31 @@ async def _synthesize(
 
 
 async def _models(singing: NamedDependency[SingingService]) -> list[VoiceOut]:
-    """Every voice this server can sing with."""
-    return [
+    """Every voice this server can sing with, and those it cannot (``status: failed``, with
+    the ``error``: a broken or half-copied voicebank)."""
+    voices = singing.models()
+    failed = singing.failures()
+    out = [
         VoiceOut(
-            v.id, v.name, list(v.languages), list(v.speakers), v.sample_rate, v.backend, v.execution_provider
+            v.id,
+            v.name,
+            list(v.languages),
+            list(v.speakers),
+            v.sample_rate,
+            v.backend,
+            v.execution_provider,
+            "failed" if v.id in failed else "ok",
+            failed.get(v.id),
         )
-        for v in singing.models()
+        for v in voices
     ]
+    listed = {v.id for v in voices}
+    out += [
+        VoiceOut(name, name, [], [], 44100, "unknown", "cpu", "failed", error)
+        for name, error in sorted(failed.items())
+        if name not in listed
+    ]
+    return out
 
 
 async def _clear(singing: NamedDependency[SingingService]) -> CacheCleared:
@@ -81,12 +99,14 @@ async def _clear(singing: NamedDependency[SingingService]) -> CacheCleared:
 
 def _health_of(container: Any) -> Any:
     service = container.singing_service()
-    provider = container.settings().inference.execution_provider
+    from dawai.adapters.inference.diffsinger.sessions import planned_provider
+
+    provider = planned_provider(container.settings().inference.execution_provider)
 
     def report() -> VoiceHealth:
         status, voices, failed = service.health()
         rendering, queued = service.load()
-        return VoiceHealth(status, voices, provider, rendering, queued, failed)
+        return VoiceHealth(status, voices, provider, rendering, queued, failed, service.warnings())
 
     return report
 
