@@ -2,6 +2,7 @@
 while renders run, against a real ``dawai serve`` on 127.0.0.1.
 
     .venv/bin/python bench/synthesis.py [--seconds 30] [--hits 50] [--renders 4]
+        [--section all|builtin|diffsinger]
 
 Rows (each beside a floor measured in the same run):
 
@@ -14,6 +15,11 @@ Rows (each beside a floor measured in the same run):
 
 Goals: ≥ 200× real time; a hit ≤ 5 ms; health p99 ≤ 20 ms during the renders. Prints a
 table, then one line ``JSON {...}``.
+
+``--section diffsinger`` (and ``all``, the default) also runs ``bench/synthesis_diffsinger.py``:
+a voicebank of random-weight graphs sized like a real one, each stage's real-time factor, the
+pipeline's overhead over the raw ``session.run`` time, and memory per loaded voice (its own
+table and JSON line; ``--ds-seconds``, ``--ds-steps``, ``--ds-provider``).
 """
 
 from __future__ import annotations
@@ -93,7 +99,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--hits", type=int, default=50)
     parser.add_argument("--renders", type=int, default=4)
+    parser.add_argument("--section", choices=["all", "builtin", "diffsinger"], default="all")
+    parser.add_argument("--ds-seconds", type=float, default=4.0)
+    parser.add_argument("--ds-steps", type=int, default=4)
+    parser.add_argument("--ds-provider", choices=["auto", "cpu", "cuda"], default="cpu")
     args = parser.parse_args()
+    if args.section in ("all", "diffsinger"):
+        import synthesis_diffsinger
+
+        synthesis_diffsinger.print_report(
+            synthesis_diffsinger.run(args.ds_seconds, args.ds_steps, 3, args.ds_provider, 0)
+        )
+        if args.section == "diffsinger":
+            return 0
+        print()
     speed, fft_floor = voice_speed(args.seconds)
 
     port = free_port()

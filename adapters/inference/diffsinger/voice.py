@@ -200,10 +200,7 @@ class DiffSingerVoice:
         self, request: SynthesisRequest, progress: ProgressCallback | None = None
     ) -> NDArray[np.float32]:
         bank = self.bank
-        notes = request.notes
-        ph = self._phonemizer
-        sung = syllables([n.lyric for n in notes], request.language, ph, ph.kind)
-        alignment = align(notes, sung, sample_rate=bank.sample_rate, hop=bank.hop_size, kind=ph.timing_kind)
+        alignment = self._align(request)
         if progress:
             progress(SynthesisProgress("phonemes", 0.05))
         models = self._models()
@@ -216,6 +213,16 @@ class DiffSingerVoice:
         except Exception as exc:  # onnxruntime's own failures: shapes a graph cannot take
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise BrokenVoice(f"voicebank '{bank.id}': a model failed to run ({first[:200]})") from None
+
+    def _align(self, request: SynthesisRequest) -> Alignment:
+        """The rule-based alignment of the request in the bank's phonemes (400 for a lyric
+        the bank cannot sing)."""
+        ph = self._phonemizer
+        sung = syllables([n.lyric for n in request.notes], request.language, ph, ph.kind)
+        bank = self.bank
+        return align(
+            request.notes, sung, sample_rate=bank.sample_rate, hop=bank.hop_size, kind=ph.timing_kind
+        )
 
     def _speaker(
         self, request: SynthesisRequest, embeddings: dict[str, tuple[float, ...]]

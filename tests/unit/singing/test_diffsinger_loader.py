@@ -138,3 +138,54 @@ def test_sessions_are_made_on_first_render_cached_and_evicted_past_the_limit(tmp
     samples = voices["a"].render(_request("a"))  # loaded again, the other one dropped
     assert pool.loads == 3 and pool.loaded() == ["a"] and abs(len(samples) - 0.5 * 44100) <= 512
     workers.shutdown()
+
+
+class Recorder:
+    """A real session that keeps what each run was fed."""
+
+    def __init__(self, session, calls: list) -> None:
+        self.session, self.calls = session, calls
+
+    def run(self, names, feeds):
+        self.calls.append(feeds)
+        return self.session.run(names, feeds)
+
+
+def _recorded(voice: DiffSingerVoice, pool: SessionPool, request: SynthesisRequest) -> dict[str, dict]:
+    voice.render(request)  # loads the sessions
+    models = pool.models(voice.bank.id, dict)
+    calls: dict[str, list] = {}
+    for name, model in models.items():
+        model.session = Recorder(model.session, calls.setdefault(name, []))
+    voice.render(request)
+    for name, model in models.items():
+        assert all(set(feeds) == set(model.inputs) for feeds in calls[name]), name  # exactly what it declares
+    return {name: got[-1] for name, got in calls.items() if got}
+
+
+def test_each_model_is_fed_exactly_its_declared_inputs_and_the_chosen_speaker(tmp_path):
+    spec = BankSpec(generation=3, speakers=("soft", "strong"), multilingual=True, dur=True, pitch_offset=0.0,
+                    variance=("energy",))  # fmt: skip
+    bank = read_bank(write_bank(tmp_path, "full", spec))
+    pool = SessionPool(execution_provider="cpu", threads=1, max_loaded=1)
+    voice = DiffSingerVoice(bank, pool, ThreadPoolExecutor(1))
+    notes = (SynthesisNote(60, 0.1, 0.4, "かな"), SynthesisNote(62, 0.5, 0.6, "la"))
+    request = SynthesisRequest("full", notes, speaker="strong")
+    fed = _recorded(voice, pool, request)
+    acoustic = fed["acoustic"]
+    total = int(acoustic["durations"].sum())
+    assert total == round(1.1 * 44100 / 512) + 16  # the notes' frames and 8 of SP padding each side
+    assert acoustic["f0"].shape == (1, total) and acoustic["spk_embed"].shape == (1, total, 16)
+    assert np.allclose(acoustic["spk_embed"][0, 0], bank.embeddings["strong"])
+    assert acoustic["steps"].tolist() == [20] and acoustic["depth"].dtype == np.float32
+    tokens = acoustic["tokens"][0].tolist()
+    names = {i: p for p, i in bank.phonemes.items()}
+    sung = [names[t] for t in tokens]
+    assert sung[0] == sung[-1] == "SP" and "ja/k" in sung and "en/l" in sung
+    languages = acoustic["languages"][0].tolist()
+    assert languages[sung.index("ja/k")] == 1 and languages[sung.index("en/l")] == 2 and languages[0] == 0
+    # The duration model's prediction reshaped the frames inside each word, and they still sum.
+    rule = [8, *voice._align(request).frames, 8]
+    assert acoustic["durations"][0].tolist() != rule and sum(rule) == total
+    assert fed["variance"]["retake"].shape == (1, total, 1)
+    assert fed["pitch"]["note_dur"].sum() == total
