@@ -146,7 +146,7 @@ class VoicesPlugin:
 
 class DiffSingerPlugin:
     """Every OpenUtau-format DiffSinger voicebank in ``inference.voices_dir``, one voice per
-    folder (``dawai.adapters.inference.diffsinger``, docs/adr/0029)."""
+    folder (``dawai.adapters.inference.diffsinger``, docs/adr/0030)."""
 
     @hookimpl
     def register_voices(self, register: Callable[..., None], settings: Settings) -> None:

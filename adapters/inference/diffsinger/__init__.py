@@ -1,4 +1,4 @@
-"""OpenUtau-format DiffSinger voicebanks on onnxruntime (docs/adr/0029).
+"""OpenUtau-format DiffSinger voicebanks on onnxruntime (docs/adr/0030).
 
 ``register_banks`` (called by the built-in ``dawai.diffsinger`` plugin) registers every bank
 folder under ``inference.voices_dir`` as a voice named after its folder; ``bank`` reads and

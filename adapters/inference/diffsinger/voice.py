@@ -36,7 +36,7 @@ from dawai.adapters.inference.diffsinger.bank import Bank, BankError, Predictor
 from dawai.adapters.inference.diffsinger.phonemize import BankPhonemizer, language_of
 from dawai.adapters.inference.diffsinger.sessions import LoadedModel, SessionPool, check_inputs
 from dawai.adapters.inference.g2p import G2PSet
-from dawai.core.errors import BrokenVoice
+from dawai.core.errors import BrokenVoice, DawaiError
 from dawai.core.models import Audio, SynthesisNote, SynthesisProgress, SynthesisRequest, VoiceInfo
 from dawai.core.singing import Alignment, align, f0_curve, midi_to_hz, syllables
 from dawai.core.singing.phonemes import SILENCE
@@ -206,7 +206,7 @@ class DiffSingerVoice:
         models = self._models()
         try:
             return self._run(request, alignment, models, progress)
-        except BrokenVoice:
+        except DawaiError:  # BrokenVoice, or a progress callback cancelling the render
             raise
         except BankError as exc:
             raise BrokenVoice(str(exc)) from None
