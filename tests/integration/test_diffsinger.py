@@ -193,6 +193,16 @@ def test_a_lyric_the_bank_cannot_sing_is_a_400_naming_the_note(client_for, voice
     assert abs(len(samples) - 1.4 * SR) <= HOP
 
 
+def test_a_breath_on_a_bank_without_ap_is_silence(client_for, voices_dir):
+    folder = write_bank(voices_dir, "noap", BankSpec(phonemes_json=True))
+    (folder / "phonemes.json").write_text('{"SP": 0, "a": 1, "l": 2, "aa": 3}')
+    client = serve(client_for, voices_dir)
+    body = {"voice": "noap", "notes": [note(0, "AP"), note(0.5, "la")]}
+    response = client.post("/diffsinger/synthesize", json=body)
+    assert response.status_code == 200, response.text
+    assert client.get("/diffsinger/models").json()[-1]["status"] == "ok"
+
+
 def test_cuda_asked_for_on_a_machine_without_it_falls_back_to_the_cpu_with_a_flag(client_for, voices_dir):
     import onnxruntime
 

@@ -39,7 +39,7 @@ from dawai.adapters.inference.g2p import G2PSet
 from dawai.core.errors import BrokenVoice, DawaiError
 from dawai.core.models import Audio, SynthesisNote, SynthesisProgress, SynthesisRequest, VoiceInfo
 from dawai.core.singing import Alignment, align, f0_curve, midi_to_hz, syllables
-from dawai.core.singing.phonemes import SILENCE
+from dawai.core.singing.phonemes import BREATH, SILENCE
 from dawai.ports.singing import ProgressCallback
 
 __all__ = ["DEFAULT_STEPS", "HEAD", "TAIL", "DiffSingerVoice", "acceleration", "fit_frames"]
@@ -240,7 +240,9 @@ class DiffSingerVoice:
         bank = self.bank
         notes = request.notes
         steps = request.steps or self._steps
-        phones = [SILENCE, *alignment.phonemes, SILENCE]
+        # A breath is silence to a bank without AP.
+        breath = BREATH in bank.phonemes
+        phones = [SILENCE, *(p if breath or p != BREATH else SILENCE for p in alignment.phonemes), SILENCE]
         owners = [-1, *alignment.notes, -1]
         frames = [HEAD, *alignment.frames, TAIL]
         if "dur" in bank.predictors:
@@ -311,8 +313,11 @@ class DiffSingerVoice:
     # -- predictors -------------------------------------------------------------------
 
     def _tokens(self, predictor: Predictor, phones: Sequence[str]) -> NDArray[np.int64]:
+        table = predictor.phonemes
         try:
-            return _tensor([predictor.phonemes[p] for p in phones], np.int64)
+            return _tensor(
+                [table[SILENCE if p == BREATH and p not in table else p] for p in phones], np.int64
+            )
         except KeyError as exc:
             raise BankError(
                 f"voicebank '{self.bank.id}': phoneme {exc.args[0]!r} is not in "
