@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import threading
 from collections import OrderedDict
@@ -45,6 +46,7 @@ def choose_provider(requested: str, available: Collection[str]) -> str:
     return requested
 
 
+@functools.lru_cache(maxsize=4)
 def planned_provider(requested: str) -> str:
     """``choose_provider`` without importing onnxruntime (for health answers): CUDA is on
     offer when the ``onnxruntime-gpu`` distribution is installed."""
