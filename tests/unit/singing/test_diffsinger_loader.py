@@ -189,3 +189,12 @@ def test_each_model_is_fed_exactly_its_declared_inputs_and_the_chosen_speaker(tm
     assert acoustic["durations"][0].tolist() != rule and sum(rule) == total
     assert fed["variance"]["retake"].shape == (1, total, 1)
     assert fed["pitch"]["note_dur"].sum() == total
+
+
+def test_sessions_take_the_configured_thread_count(tmp_path):
+    bank = read_bank(write_bank(tmp_path, "t"))
+    pool = SessionPool(execution_provider="cpu", threads=3, max_loaded=1)
+    model = pool.open(bank.id, "acoustic", bank.acoustic)
+    options = model.session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (3, 1)
+    assert model.provider == "cpu" and set(model.inputs) == {"tokens", "durations", "f0", "speedup"}
