@@ -50,6 +50,11 @@ def fake_upstream_env(base: str, *, server_keys: bool = True) -> dict[str, str]:
         "DAWAI_ACCESS_LOG": "false",
         # Load from one client, far past its default limits (bench/rate_limit.py measures them).
         **{f"DAWAI_RATE_LIMIT_{c}": "unlimited" for c in ("CHAT", "SYNTHESIS", "GHOST_TEXT", "OTHER")},
+        # ... and with no caps on streams and renders open at once (tests cover those).
+        **{
+            f"DAWAI_MAX_{kind}": "0"
+            for kind in ("STREAMS", "STREAMS_PER_CLIENT", "RENDERS", "RENDERS_PER_CLIENT")
+        },
     }
     if server_keys:
         env.update({"OPENAI_API_KEY": "bench", "ANTHROPIC_API_KEY": "bench", "GEMINI_API_KEY": "bench"})

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from dependency_injector import containers, providers
 
+from dawai.adapters.http.concurrency import slot_counters
 from dawai.adapters.http.drain import StreamDrain
 from dawai.adapters.http.metrics import HttpMetrics
 from dawai.adapters.http.rate_limit import RateLimits, parse_limit
@@ -229,6 +230,9 @@ class Container(containers.DeclarativeContainer):
     # What GET /metrics shows (prometheus-client; multi-process with PROMETHEUS_MULTIPROC_DIR).
     http_metrics = providers.Singleton(HttpMetrics)
     rate_limits_lifetime = providers.Resource(_rate_limits_lifetime, rate_limits)
+
+    # Open streams and renders per client and in all, against [limits] (adapters/http/concurrency.py).
+    slot_counters = providers.Singleton(slot_counters, settings.provided.limits)
 
     # Open SSE streams, let finish when the server begins to stop, then ended in-band.
     stream_drain = providers.Singleton(StreamDrain)

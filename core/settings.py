@@ -20,6 +20,7 @@ __all__ = [
     "HttpSettings",
     "InferenceSettings",
     "LLMSettings",
+    "LimitSettings",
     "LogSettings",
     "PluginSettings",
     "ProviderEndpoint",
@@ -88,6 +89,21 @@ class RateLimitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     redis_retry: Positive = 5.0
     # Seconds one hit may wait for Redis before it counts in memory instead.
     redis_timeout: Positive = 1.0
+
+
+class LimitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``[limits]``: how many long-running requests may be open at once in one worker
+    process: event streams (chat, agent, any SSE route) and renders (singing), per client
+    (token name, else address, as the rate limits count) and in all; 0: no cap. Past a cap
+    the request is a 503 problem with ``Retry-After: busy_retry_after`` before any work
+    starts (adapters/http/concurrency.py)."""
+
+    streams: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1024
+    streams_per_client: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 16
+    renders: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 32
+    renders_per_client: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 4
+    # Seconds a refused client is told to wait (Retry-After) before it tries again.
+    busy_retry_after: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 2
 
 
 class LogSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -279,6 +295,7 @@ class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
+    limits: LimitSettings = LimitSettings()
     plugins: PluginSettings = PluginSettings()
     llm: LLMSettings = msgspec.field(default_factory=LLMSettings)
     reliability: ReliabilitySettings = ReliabilitySettings()

@@ -155,6 +155,9 @@ UNLIMITED_RATES = {
     f"DAWAI_RATE_LIMIT_{name}": "unlimited" for name in ("CHAT", "SYNTHESIS", "GHOST_TEXT", "OTHER")
 }
 
+# Likewise past one client's caps on open streams and renders (tests/integration/test_concurrency_caps.py).
+UNCAPPED = {"DAWAI_MAX_STREAMS_PER_CLIENT": "0", "DAWAI_MAX_RENDERS_PER_CLIENT": "0"}
+
 
 def upstream_env(fake: Any, **extra: str) -> dict[str, str]:
     """Env that points all three official SDKs at the fake, with test keys."""

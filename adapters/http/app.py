@@ -18,6 +18,7 @@ from litestar.types import LifespanHook
 
 from dawai.adapters.http.auth import AccessRules, TokenGuard, credentials_of
 from dawai.adapters.http.client_ip import ClientAddress
+from dawai.adapters.http.concurrency import ConcurrencyGuard, SlotRules
 from dawai.adapters.http.context import RequestContext
 from dawai.adapters.http.cors import CORS
 from dawai.adapters.http.docs import (
@@ -60,6 +61,7 @@ def create_app(
 
     credentials = credentials_of(http)
     limits: RateLimits = container.rate_limits()
+    counters = container.slot_counters()
 
     def needs_token(path: str) -> bool:
         return bool(credentials) and access.for_documented(path) is not Access.OPEN
@@ -76,6 +78,7 @@ def create_app(
         lambda: [m.id for m in container.model_router().models()],
         head_as_get=True,  # HeadGuard, below
         limited=lambda path: limits.limited(rate_classes.for_documented(path)),
+        capped=lambda path: slots.for_documented(path) in counters,
     )
     renderers = [*docs_render_plugins(), JsonRenderPlugin()]
     app = Litestar(
@@ -103,12 +106,15 @@ def create_app(
     # Each route's access rule, from its set's declaration; the API docs are open.
     access = AccessRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
     rate_classes = RateRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
+    slots = SlotRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
     # request context, then the client's address (IP allow and deny lists), then the head's
     # size and Host (and HEAD as GET), then CORS (preflights need no token), then the token
     # and its role, then (for a stream) the shutdown's gate, then the rate limit of the path's
-    # class for that token (or address).
+    # class for that token (or address), then the caps on streams and renders open at once.
     inner: Any = app.asgi_handler
+    if counters:
+        inner = ConcurrencyGuard(inner, counters, slots, settings.limits.busy_retry_after)
     if limits.enabled:
         inner = RateLimitGuard(inner, limits, rate_classes, on_refusal=container.http_metrics().refused)
     # Streams counted while open, and new ones refused once the server stops (drain.py).

@@ -22,15 +22,32 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dawai.adapters.http.client_ip import CLIENT_IP
 from dawai.adapters.http.problems import send_problem
 from dawai.adapters.http.route_rules import PathRules
 from dawai.adapters.http.route_set import ACCESS_OPT, Access
 from dawai.core.settings import HttpSettings
 
-__all__ = ["CLIENT_NAME", "AccessRules", "ApiCredential", "TokenGuard", "credentials_of", "token_digest"]
+__all__ = [
+    "CLIENT_NAME",
+    "AccessRules",
+    "ApiCredential",
+    "TokenGuard",
+    "client_key",
+    "credentials_of",
+    "token_digest",
+]
 
 # scope["state"] key: the name of the token a request was let through with.
 CLIENT_NAME = "dawai.client_name"
+
+
+def client_key(scope: Any) -> str:
+    """Who a request is, for the rate limits and the concurrency caps: ``t:<token name>``
+    when the token guard let it through with a token, else ``ip:<address>``."""
+    state = scope.get("state") or {}
+    name = state.get(CLIENT_NAME)
+    return f"t:{name}" if name is not None else f"ip:{state.get(CLIENT_IP, '-')}"
 
 
 def token_digest(token: str) -> bytes:

@@ -57,6 +57,10 @@ _RATE_LIMITED = (
     "This client (its token, else its address) sent more requests of this route's class than "
     "`rate_limits` allows; `Retry-After` says when to try again."
 )
+_BUSY = (
+    "As many streams or renders as `limits` allows are open, for this client or in all; "
+    "`Retry-After` says when to try again."
+)
 _FORBIDDEN = (
     "The client's address is refused (`http.ip_allow`, `http.ip_deny`), or the route needs an admin "
     "token and the request's token is a user's."
@@ -144,6 +148,12 @@ _HEADERS = {
         "required": True,
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
     },
+    # Referenced as the Retry-After of a 503: sent when the 503 is a cap's (limits), not otherwise.
+    "Retry-After-When-Busy": {
+        "description": "Seconds to wait before trying again; sent when every stream or render slot is busy.",
+        "required": False,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
     "RateLimit-Policy": {
         "description": 'The limit this route\'s class has (IETF httpapi draft): `"chat";q=30;w=60`. '
         "Sent with a 429 from this server's own limits, and on every response the limits let through.",
@@ -211,6 +221,7 @@ def _refine_operation(
     guarded: bool,
     forbidding: bool = False,
     limited: bool = False,
+    capped: bool = False,
 ) -> None:
     responses = operation.setdefault("responses", {})
     token_only_401 = guarded and "401" not in responses
@@ -234,6 +245,8 @@ def _refine_operation(
         _add_problem(responses, 403, _FORBIDDEN)
     if limited:
         _add_problem(responses, 429, _RATE_LIMITED)
+    if capped:
+        _add_problem(responses, 503, _BUSY)
     _add_problem(responses, 400, _HOST)
     _add_problem(responses, 431, _HEAD)
     _add_problem(responses, 500, _BUG)
@@ -245,6 +258,8 @@ def _refine_operation(
             if limited:
                 headers["RateLimit-Policy"] = _header_ref("RateLimit-Policy")
                 headers["RateLimit"] = _header_ref("RateLimit")
+        if key == "503" and capped:
+            headers["Retry-After"] = _header_ref("Retry-After-When-Busy")
         if key == "401" and token_only_401:
             headers["WWW-Authenticate"] = _header_ref("WWW-Authenticate")
         stream = response.get("content", {}).get(SSE_MEDIA_TYPE)
@@ -266,12 +281,14 @@ def refine(
     models: Sequence[str] = (),
     head_as_get: bool = False,
     limited: Callable[[str], bool] = lambda path: False,
+    capped: Callable[[str], bool] = lambda path: False,
 ) -> dict[str, Any]:
     """The served schema: ``source`` (Litestar's) with the truths above added.
 
     ``bodies`` maps ``(path, method)`` to each JSON body's type; ``guarded(path)`` says
     whether an API token is needed there, ``forbidding(path)`` whether a 403 can come
-    (the IP lists, an admin route), ``limited(path)`` whether a rate limit applies (429);
+    (the IP lists, an admin route), ``limited(path)`` whether a rate limit applies (429),
+    ``capped(path)`` whether a cap on open streams or renders does (503 with Retry-After);
     ``models`` (the ids ``GET /api/models`` lists) become the examples of every body's
     ``model``; ``head_as_get`` (the server answers ``HEAD`` as ``GET`` without the body)
     adds a ``head`` operation beside every ``get``."""
@@ -304,6 +321,7 @@ def refine(
                 guarded=guarded(path),
                 forbidding=forbidding(path),
                 limited=limited(path),
+                capped=capped(path),
             )
             if guarded(path):
                 operation["security"] = [{"apiToken": []}]
@@ -337,9 +355,10 @@ class ServedSchema:
         *,
         head_as_get: bool = False,
         limited: Callable[[str], bool] = lambda path: False,
+        capped: Callable[[str], bool] = lambda path: False,
     ) -> None:
         self._bodies, self._guarded, self._models = bodies, guarded, models
-        self._forbidding, self._limited = forbidding, limited
+        self._forbidding, self._limited, self._capped = forbidding, limited, capped
         self._head_as_get = head_as_get
         self._source: Mapping[str, Any] | None = None
         self._refined: dict[str, Any] = {}
@@ -354,6 +373,7 @@ class ServedSchema:
                 models=self._models(),
                 head_as_get=self._head_as_get,
                 limited=self._limited,
+                capped=self._capped,
             )
             self._source = source
         return self._refined

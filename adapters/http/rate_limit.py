@@ -33,8 +33,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MovingWindowSupport, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from dawai.adapters.http.auth import CLIENT_NAME
-from dawai.adapters.http.client_ip import CLIENT_IP
+from dawai.adapters.http.auth import client_key
 from dawai.adapters.http.problems import send_problem
 from dawai.adapters.http.route_rules import PathRules
 from dawai.adapters.http.route_set import RATE_OPT, RateClass
@@ -291,9 +290,7 @@ class RateLimitGuard:
         if not self.limits.limited(rate_class):
             await self.app(scope, receive, send)
             return
-        state = scope.get("state") or {}
-        name = state.get(CLIENT_NAME)
-        client = f"t:{name}" if name is not None else f"ip:{state.get(CLIENT_IP, '-')}"
+        client = client_key(scope)
         verdict = await self.limits.hit(rate_class, client)
         policy = (b"ratelimit-policy", self.limits.policies[rate_class])
         if not verdict.allowed:

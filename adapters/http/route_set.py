@@ -18,10 +18,14 @@ its access rule from the mounted routes. A new feature is one module plus one li
   whose role is ``admin``).
 - ``rate``: the rate-limit class its requests count against (``RateClass``, default
   ``OTHER``; ``UNLIMITED`` for health), limited per client (docs/adr/0024).
+- ``slot``: whether each request holds a capped slot for as long as it runs (``Slot``:
+  ``STREAM`` for an event stream, ``RENDER`` for a render; default ``NONE``), counted
+  per client and in all against ``[limits]`` (adapters/http/concurrency.py).
 
 A handler may make its own path stricter, or count it in another class, through its
 ``opt`` (``post("/cache/clear", opt={ACCESS_OPT: Access.ADMIN})``,
-``opt={RATE_OPT: RateClass.SYNTHESIS}``): a handler's ``opt`` wins over its router's.
+``opt={RATE_OPT: RateClass.SYNTHESIS}``, ``opt={SLOT_OPT: Slot.STREAM}``): a handler's
+``opt`` wins over its router's.
 A handler whose requests run long (a stream, a render job) declares
 ``opt={SHUTDOWN_OPT: OnShutdown.DRAIN}``: when the server stops, open ones may finish up
 to ``http.drain_timeout`` and new ones are refused with a 503 (adapters/http/drain.py).
@@ -44,10 +48,12 @@ __all__ = [
     "RATE_OPT",
     "ROOT",
     "SHUTDOWN_OPT",
+    "SLOT_OPT",
     "Access",
     "OnShutdown",
     "RateClass",
     "RouteSet",
+    "Slot",
 ]
 
 API_PREFIXES = ("/api", "/ai/api")
@@ -58,6 +64,8 @@ ACCESS_OPT = "dawai.access"
 RATE_OPT = "dawai.rate"
 # The key of a handler's ``opt`` that holds its ``OnShutdown``.
 SHUTDOWN_OPT = "dawai.shutdown"
+# The key of a handler's ``opt`` that holds its ``Slot``.
+SLOT_OPT = "dawai.slot"
 
 
 class Access(enum.IntEnum):
@@ -92,6 +100,15 @@ class OnShutdown(enum.IntEnum):
     DRAIN = 1  # open ones may finish (up to http.drain_timeout); new ones get a 503
 
 
+class Slot(enum.IntEnum):
+    """The capped slot a request holds while it runs (``[limits]``), if any. Ordered only
+    so that overlapping parameterised paths resolve the same way every time."""
+
+    NONE = 0
+    RENDER = 1  # a render (singing synthesis): limits.renders, limits.renders_per_client
+    STREAM = 2  # an event stream (chat, agent): limits.streams, limits.streams_per_client
+
+
 @dataclass(frozen=True)
 class RouteSet:
     prefixes: tuple[str, ...]
@@ -99,6 +116,7 @@ class RouteSet:
     dependencies: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     access: Access = Access.TOKEN
     rate: RateClass = RateClass.OTHER
+    slot: Slot = Slot.NONE
 
     def routers(self, container: Any) -> list[Router]:
         """One router per prefix, its dependencies built from ``container`` on first use."""
@@ -111,7 +129,7 @@ class RouteSet:
                 path=prefix,
                 route_handlers=list(self.handlers()),
                 dependencies=provided,
-                opt={ACCESS_OPT: self.access, RATE_OPT: self.rate},
+                opt={ACCESS_OPT: self.access, RATE_OPT: self.rate, SLOT_OPT: self.slot},
             )
             for prefix in self.prefixes
         ]

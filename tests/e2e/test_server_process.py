@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import UNLIMITED_RATES, upstream_env
+from tests.conftest import UNCAPPED, UNLIMITED_RATES, upstream_env
 
 pytestmark = pytest.mark.server
 
@@ -82,8 +82,10 @@ def server(tmp_path_factory, upstream) -> Iterator[Server]:
     tmp = tmp_path_factory.mktemp("server")
     config = tmp / "dawai.toml"
     config.write_text("[providers.echo]\noptions = { delay = 0.002 }\n")
-    # 200 streams from one client: more than its 30 chats a minute.
-    env = upstream_env(upstream, DAWAI_CONFIG=str(config), DAWAI_LOG_LEVEL="info", **UNLIMITED_RATES)
+    # 200 streams from one client: more than its 30 chats a minute, 60 of them at once.
+    env = upstream_env(
+        upstream, DAWAI_CONFIG=str(config), DAWAI_LOG_LEVEL="info", **UNLIMITED_RATES, **UNCAPPED
+    )
     srv = Server(env, tmp)
     yield srv
     srv.stop()

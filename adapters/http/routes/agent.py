@@ -18,7 +18,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import event_stream, problem_responses
-from dawai.adapters.http.route_set import API_PREFIXES, SHUTDOWN_OPT, OnShutdown, RateClass, RouteSet
+from dawai.adapters.http.route_set import (
+    API_PREFIXES,
+    SHUTDOWN_OPT,
+    SLOT_OPT,
+    OnShutdown,
+    RateClass,
+    RouteSet,
+    Slot,
+)
 from dawai.adapters.http.schemas import Key, KeysByProvider, ModelName, StreamError
 from dawai.adapters.http.sse import frame, sse_response
 from dawai.core.agent.actions import ActionOut
@@ -152,7 +160,8 @@ def handlers() -> list[HTTPRouteHandler]:
         post(
             "/stream/agent",
             summary="Agent, streamed action by action as Server-Sent Events",
-            opt={SHUTDOWN_OPT: OnShutdown.DRAIN},  # let finish when the server stops
+            # Let finish when the server stops; one of the client's capped streams while open.
+            opt={SHUTDOWN_OPT: OnShutdown.DRAIN, SLOT_OPT: Slot.STREAM},
             tags=["agent"],
             status_code=200,
             responses=stream_responses,

@@ -10,7 +10,15 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import event_stream, problem_responses
-from dawai.adapters.http.route_set import API_PREFIXES, SHUTDOWN_OPT, OnShutdown, RateClass, RouteSet
+from dawai.adapters.http.route_set import (
+    API_PREFIXES,
+    SHUTDOWN_OPT,
+    SLOT_OPT,
+    OnShutdown,
+    RateClass,
+    RouteSet,
+    Slot,
+)
 from dawai.adapters.http.schemas import ChatBody, ChatResponse, StreamError, UsageOut
 from dawai.adapters.http.sse import sse_response
 from dawai.core.chat import ChatInput, ChatService
@@ -63,7 +71,8 @@ def handlers() -> list[HTTPRouteHandler]:
         post(
             "/stream/chat",
             summary="Chat, streamed as Server-Sent Events",
-            opt={SHUTDOWN_OPT: OnShutdown.DRAIN},  # let finish when the server stops
+            # Let finish when the server stops; one of the client's capped streams while open.
+            opt={SHUTDOWN_OPT: OnShutdown.DRAIN, SLOT_OPT: Slot.STREAM},
             tags=["chat"],
             status_code=200,
             responses=stream_responses,
