@@ -69,9 +69,14 @@ class TooLarge(DawaiError):
 
 
 class Overloaded(DawaiError):
-    """Every slot for this kind of work is taken and the queue is full: try again soon."""
+    """Every slot for this kind of work is taken and the queue is full: try again soon
+    (``retry_after`` seconds, when known)."""
 
     title = "Server busy"
+
+    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class NotConfigured(DawaiError):

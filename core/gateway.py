@@ -10,6 +10,10 @@ the gateway does the rest, the same way for every feature:
   Retry-After up to ``max_retry_wait``), then the next fallback, only before the first
   token: once a token is out, a failure is the caller's to report;
 - the first-token timeout per attempt and the total timeout per reply;
+- each provider's cap on requests in flight (``UpstreamSlots``): an attempt holds one of
+  its provider's slots for as long as it runs, a stream's until the stream is closed;
+  a provider that stays busy past ``reliability.pool_timeout`` is ``Overloaded`` (503)
+  and the next fallback is tried;
 - truncation: a stream that ends without the provider's stop signal is an error, never a
   success.
 
@@ -34,6 +38,7 @@ from dawai.core.errors import (
     InvalidInput,
     MissingCredentials,
     NotConfigured,
+    Overloaded,
     RateLimited,
     UpstreamError,
     UpstreamTimeout,
@@ -44,6 +49,7 @@ from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
 from dawai.core.streams import EventStream
+from dawai.core.upstream_slots import Release, UpstreamSlots
 from dawai.core.upstream_values import check_credentials
 from dawai.ports.llm import LLMProvider
 
@@ -138,6 +144,8 @@ class LLMGateway:
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
     ) -> None:
+        # Requests in flight per provider ([providers.<name>] max_concurrency).
+        self.upstream_slots = UpstreamSlots.of(settings)
         self._router = router
         self._pool = pool
         self._fallbacks = settings.llm.fallbacks
@@ -177,8 +185,8 @@ class LLMGateway:
     def retry_delay(self, exc: DawaiError, attempt: int) -> float | None:
         """Seconds to wait before retrying ``exc`` after ``attempt`` retries, or ``None``
         when it must not be retried (the next fallback is tried instead)."""
-        if attempt >= self._rel.max_retries:
-            return None
+        if attempt >= self._rel.max_retries or isinstance(exc, Overloaded):
+            return None  # a busy provider was waited for already: the next fallback instead
         if isinstance(exc, RateLimited):
             if exc.retry_after is not None:
                 return exc.retry_after if exc.retry_after <= self._rel.max_retry_wait else None
@@ -202,7 +210,7 @@ class LLMGateway:
             while True:
                 try:
                     return await attempt(target, request)
-                except (UpstreamError, RateLimited, UpstreamTimeout) as exc:
+                except (UpstreamError, RateLimited, UpstreamTimeout, Overloaded) as exc:
                     last = exc
                     delay = self.retry_delay(exc, tries)
                     if delay is None:
@@ -219,7 +227,8 @@ class LLMGateway:
         targets = self.targets(model, credentials)
 
         async def once(target: Target, request: LLMRequest) -> GatewayReply:
-            reply = await target.provider.complete(request)
+            async with self.upstream_slots.held(target.route.provider):
+                reply = await target.provider.complete(request)
             return GatewayReply(reply.text, target.route, reply.usage, reply.finish_reason)
 
         return await self._within_total(self._with_retries(targets, build, once))
@@ -232,7 +241,9 @@ class LLMGateway:
         targets = self.targets(model, credentials)
 
         async def once(target: Target, request: LLMRequest) -> StructuredReply:
-            return StructuredReply(await target.provider.complete_json(request, schema), target.route)
+            async with self.upstream_slots.held(target.route.provider):
+                value = await target.provider.complete_json(request, schema)
+            return StructuredReply(value, target.route)
 
         return await self._within_total(self._with_retries(targets, build, once))
 
@@ -282,7 +293,7 @@ class LLMGateway:
     ) -> AsyncIterator[ChatEvent]:
         try:
             async with asyncio.timeout(self._rel.total_timeout):
-                target, upstream, buffered = await self._with_retries(
+                target, upstream, buffered, release = await self._with_retries(
                     targets, build, partial(self._open_once, opener)
                 )
                 stream.route = target.route
@@ -295,7 +306,10 @@ class LLMGateway:
                         finished = finished or isinstance(event, Finish)
                         yield event
                 finally:
-                    await _close(upstream)
+                    try:
+                        await _close(upstream)
+                    finally:
+                        release()
                 if not finished:
                     raise UpstreamTruncated("The provider's stream ended before its stop signal.")
         except TimeoutError:
@@ -303,10 +317,21 @@ class LLMGateway:
 
     async def _open_once(
         self, opener: _Opener, target: Target, request: LLMRequest
-    ) -> tuple[Target, AsyncIterator[ChatEvent], list[ChatEvent]]:
-        """One attempt: open the stream and read up to its first ``TextDelta`` or
-        ``Finish`` (``Usage`` before it is kept too). A stream that ends before either is
-        cut, like one that breaks: the next fallback is tried."""
+    ) -> tuple[Target, AsyncIterator[ChatEvent], list[ChatEvent], Release]:
+        """One attempt: take a slot of the provider's, open the stream and read up to its
+        first ``TextDelta`` or ``Finish`` (``Usage`` before it is kept too). A stream that
+        ends before either is cut, like one that breaks: the next fallback is tried. The
+        slot is given back here on failure, else by whoever closes the stream."""
+        release = await self.upstream_slots.acquire(target.route.provider)
+        try:
+            return await self._first_token(opener, target, request, release)
+        except BaseException:
+            release()
+            raise
+
+    async def _first_token(
+        self, opener: _Opener, target: Target, request: LLMRequest, release: Release
+    ) -> tuple[Target, AsyncIterator[ChatEvent], list[ChatEvent], Release]:
         events, first_token_timeout = opener(target.provider, request)
         upstream = aiter(events)
         buffered: list[ChatEvent] = []
@@ -322,7 +347,7 @@ class LLMGateway:
                         ) from None
                     buffered.append(event)
                     if isinstance(event, TextDelta | Finish):
-                        return target, upstream, buffered
+                        return target, upstream, buffered, release
         except TimeoutError:
             await _close(upstream)
             # Not retried (the next try would likely wait as long), but a fallback is tried.

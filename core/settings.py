@@ -65,8 +65,11 @@ class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # ip_allow empty allows every address not in ip_deny.
     ip_allow: tuple[str, ...] = ()
     ip_deny: tuple[str, ...] = ()
-    # Peers whose X-Forwarded-For is believed (the reverse proxies in front of this server).
+    # Peers whose X-Forwarded-For is believed (the reverse proxies in front of this server):
+    # only proxies, never a network clients send from.
     trusted_proxies: tuple[str, ...] = ()
+    # X-Forwarded-For hops read from the right, at most (one per trusted proxy in the chain).
+    max_forwarded_hops: Annotated[int, msgspec.Meta(ge=1, le=64)] = 8
     workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
     # None: localhost, 127.0.0.1, [::1] and ``host`` (adapters/http/hosts.py).
     allowed_hosts: tuple[HostPattern, ...] | None = None
@@ -133,6 +136,8 @@ class ProviderEndpoint(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # or (never by default; logged at start-up) no verification at all.
     ca_bundle: str | None = None
     verify: bool = True
+    # Requests in flight to this provider at once, per worker; None: llm.max_concurrency.
+    max_concurrency: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
 
 
 class ProviderVariables(NamedTuple):
@@ -153,7 +158,8 @@ BUILTIN_PROVIDERS: dict[str, ProviderVariables] = {
 
 class ReliabilitySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     connect_timeout: Positive = 5.0
-    # Seconds a request waits for a connection when upstream.max_connections_per_origin are open.
+    # Seconds a request waits for a connection when upstream.max_connections_per_origin are
+    # open, and for a slot when its provider's max_concurrency requests are in flight.
     pool_timeout: Positive = 10.0
     # Seconds an upstream may go silent in the middle of a response before it is an error.
     stall_timeout: Positive = 30.0
@@ -207,6 +213,9 @@ class LLMSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     client_shards: Annotated[int, msgspec.Meta(ge=1, le=256)] = 8
     # What carries every provider's HTTP: our HTTP/1.1 transport or httpx2's own (docs/adr/0020).
     transport: Literal["dawai", "httpx"] = "dawai"
+    # Requests in flight to one provider at once, per worker, unless providers.<name>.max_concurrency
+    # says otherwise; past it requests wait up to reliability.pool_timeout, then 503. 0: no cap.
+    max_concurrency: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 1024
 
 
 class AgentSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -7,8 +7,10 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
+from litestar.testing.transport import TestClientTransport
 
 from dawai.bootstrap.config import load_settings
 from dawai.bootstrap.container import Container, build_container
@@ -99,9 +101,38 @@ def make_container(settings: Settings, *extra: tuple[str, Any]) -> Container:
 LOCAL_BASE_URL = "http://127.0.0.1"
 
 
+class _LoopbackTransport(TestClientTransport):  # type: ignore[type-arg]
+    """Litestar's test transport, with the peer a client on this machine has (it says
+    ``("testclient", 50000)``, which is no address): admin routes answer loopback only
+    while no token is configured."""
+
+    def parse_request(self, request: Any) -> dict[str, Any]:
+        scope = super().parse_request(request)
+        scope["client"] = ("127.0.0.1", 50000)
+        return scope
+
+
+class LocalTestClient(TestClient):  # type: ignore[type-arg]
+    """A TestClient that talks to the app as a client on 127.0.0.1 does."""
+
+    def __init__(self, app: Any, *, raise_server_exceptions: bool = True, **options: Any) -> None:
+        super().__init__(
+            app, base_url=LOCAL_BASE_URL, raise_server_exceptions=raise_server_exceptions, **options
+        )
+        transport = _LoopbackTransport(client=self, raise_server_exceptions=raise_server_exceptions)
+        httpx.Client.__init__(
+            self,
+            base_url=LOCAL_BASE_URL,
+            headers={"user-agent": "testclient"},
+            follow_redirects=True,
+            transport=transport,
+            timeout=options.get("timeout"),
+        )
+
+
 def local_client(app: Any, **options: Any) -> TestClient:
-    """A TestClient that talks to the app as http://127.0.0.1 does."""
-    return TestClient(app, base_url=LOCAL_BASE_URL, **options)
+    """A TestClient that talks to the app as http://127.0.0.1 does, from 127.0.0.1."""
+    return LocalTestClient(app, **options)
 
 
 @pytest.fixture

@@ -67,8 +67,9 @@ def create_app(
         return bool(credentials) and access.for_documented(path) is not Access.OPEN
 
     def may_forbid(path: str) -> bool:
-        """403: an address the IP lists refuse, or a user's token on an admin route."""
-        admin_only = bool(credentials) and access.for_documented(path) is Access.ADMIN
+        """403: an address the IP lists refuse; on an admin route, a user's token, or
+        (with no token configured) a client that is not on loopback."""
+        admin_only = access.for_documented(path) is Access.ADMIN
         return admin_only or bool(http.ip_allow or http.ip_deny)
 
     served = ServedSchema(
@@ -124,7 +125,11 @@ def create_app(
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
     head_checked = HeadGuard(cors, allowed_hosts=hosts)
     addressed = ClientAddress(
-        head_checked, allow=http.ip_allow, deny=http.ip_deny, trusted_proxies=http.trusted_proxies
+        head_checked,
+        allow=http.ip_allow,
+        deny=http.ip_deny,
+        trusted_proxies=http.trusted_proxies,
+        max_forwarded_hops=http.max_forwarded_hops,
     )
     # Security headers on every answer, a refused address's included.
     secured = SecurityHeaders(addressed)

@@ -3,6 +3,11 @@
 a route needs ``Authorization: Bearer <token>`` unless its route set is ``Access.OPEN``
 (health) or it is part of the API docs, and an ``Access.ADMIN`` route needs a token whose
 role is ``admin``. No token, or an unknown one: 401; a ``user`` token on an admin route: 403.
+With no token configured at all, every route is open except the ``Access.ADMIN`` ones
+(configuration, plugins, metrics, cache clear), which answer loopback clients only
+(127.0.0.0/8, ::1: the operator on the machine, or a trusted proxy's client there) and
+any other address with a 403: a server exposed without tokens does not show its
+configuration to the network.
 
 ``DAWAI_API_TOKENS`` entries are ``<token>`` or ``sha256:<hex digest>`` (role ``user``),
 either behind ``admin:`` for an admin token (``admin:sha256:<hex>``). Only digests are
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +108,18 @@ class AccessRules(PathRules[Access]):
 _CHALLENGE = ((b"www-authenticate", b'Bearer realm="dawai"'),)
 
 
+def is_loopback(scope: Any) -> bool:
+    """Whether the request's client (``ClientAddress``: behind trusted proxies, the one
+    ``X-Forwarded-For`` names) is a loopback address."""
+    text = (scope.get("state") or {}).get(CLIENT_IP)
+    try:
+        address = ipaddress.ip_address(str(text))
+    except ValueError:  # no address, or not an IP address: not known to be local
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool((mapped or address).is_loopback)
+
+
 class TokenGuard:
     def __init__(self, app: Any, credentials: Iterable[ApiCredential], rules: AccessRules) -> None:
         self.app = app
@@ -125,10 +143,21 @@ class TokenGuard:
         return None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self.credentials:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         needed = self.rules.for_path(scope.get("path", ""))
+        if not self.credentials:
+            if needed is Access.ADMIN and not is_loopback(scope):
+                detail = (
+                    "Admin routes answer loopback clients only while no API token is configured; "
+                    "configure an admin token (DAWAI_API_TOKENS=admin:<token>, or [[http.tokens]] "
+                    "with role admin) to reach them from elsewhere."
+                )
+                await send_problem(send, scope, 403, "Forbidden", detail)
+                return
+            await self.app(scope, receive, send)
+            return
         if needed is Access.OPEN:
             await self.app(scope, receive, send)
             return

@@ -4,7 +4,12 @@
   then ``X-Forwarded-For`` is read from the right (the hop the nearest proxy appended),
   skipping trusted proxies, and the first address that is not one is the client. Hops a
   client wrote itself lie to the left of that and are never reached; an unparseable hop
-  reached on the way is a 400. Without trusted proxies the header is ignored.
+  reached on the way is a 400. Without trusted proxies the header is ignored. At most
+  ``http.max_forwarded_hops`` hops are read, however long the header: when all of them
+  are trusted proxies, the last one read stands for the client (so a client inside a
+  trusted network cannot make the server walk, or believe, an arbitrarily long chain).
+  ``trusted_proxies`` must list only the proxies themselves: an address in it that a
+  client can send from makes that client's own ``X-Forwarded-For`` believed.
 - ``http.ip_deny`` refuses an address in any of its networks; a non-empty
   ``http.ip_allow`` refuses every address in none of its networks. Both are 403 problems.
 - The address, as a string, is kept in ``scope["state"][CLIENT_IP]`` for the rate limits.
@@ -57,19 +62,28 @@ class BadForwardedFor(ValueError):
     pass
 
 
-def client_address(scope: Any, trusted: Networks) -> Address | None:
+MAX_FORWARDED_HOPS = 8
+
+
+def _last_hops(scope: Any, limit: int) -> list[str]:
+    """The rightmost ``limit`` hops of every ``X-Forwarded-For`` field (joined in order),
+    split without reading further left than that."""
+    fields = [value for name, value in scope["headers"] if name == b"x-forwarded-for"]
+    if not fields:
+        return []
+    joined = b",".join(fields).decode("latin-1")
+    return joined.rsplit(",", limit)[-limit:]
+
+
+def client_address(scope: Any, trusted: Networks, max_hops: int = MAX_FORWARDED_HOPS) -> Address | None:
     """The client's address for ``scope`` (None when the server gave no peer, as in
     some test transports, or the peer is not an IP address)."""
     client = scope.get("client")
     peer = _parse(str(client[0])) if client else None
     if peer is None or not trusted or peer not in trusted:
         return peer
-    hops: list[str] = []
-    for name, value in scope["headers"]:
-        if name == b"x-forwarded-for":
-            hops.extend(value.decode("latin-1").split(","))
     address = peer
-    for hop in reversed(hops):
+    for hop in reversed(_last_hops(scope, max_hops)):
         parsed = _parse(hop)
         if parsed is None:
             raise BadForwardedFor(hop.strip()[:64])
@@ -87,10 +101,12 @@ class ClientAddress:
         allow: Iterable[str] = (),
         deny: Iterable[str] = (),
         trusted_proxies: Iterable[str] = (),
+        max_forwarded_hops: int = MAX_FORWARDED_HOPS,
     ) -> None:
         self.app = app
         self.allow, self.deny = Networks(allow), Networks(deny)
         self.trusted = Networks(trusted_proxies)
+        self.max_hops = max_forwarded_hops
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -103,7 +119,7 @@ class ClientAddress:
             await self.app(scope, receive, send)
             return
         try:
-            address = client_address(scope, self.trusted)
+            address = client_address(scope, self.trusted, self.max_hops)
         except BadForwardedFor:
             detail = "X-Forwarded-For holds a hop that is not an IP address."
             await send_problem(send, scope, 400, "Invalid request", detail)

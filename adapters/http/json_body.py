@@ -78,8 +78,9 @@ def _expects_json(request: Request[Any, Any, Any]) -> bool:
     return handler is not None and "data" in handler.parsed_fn_signature.parameters
 
 
-def _invalid(detail: str) -> ClientException:
-    return ClientException(detail=detail)
+def _invalid(detail: str, field: str | None = None) -> ClientException:
+    """A 400; with ``field``, its problem names that field (``body``: the body itself)."""
+    return ClientException(detail=detail, extra=[{"key": field, "message": detail}] if field else None)
 
 
 async def check_json_request(request: Request[Any, Any, Any]) -> None:
@@ -121,7 +122,8 @@ class BoundedJsonRequest(Request[Any, Any, Any]):
         if json_depth_exceeds(body):
             raise _invalid(
                 f"The request body nests arrays and objects more than {MAX_JSON_DEPTH} deep; "
-                "this server accepts at most that."
+                "this server accepts at most that.",
+                field="body",
             )
         try:
             value = _DECODER.decode(body)

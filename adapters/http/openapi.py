@@ -63,7 +63,7 @@ _BUSY = (
 )
 _FORBIDDEN = (
     "The client's address is refused (`http.ip_allow`, `http.ip_deny`), or the route needs an admin "
-    "token and the request's token is a user's."
+    "token and the request's token is a user's (with no token configured: the client is not on loopback)."
 )
 _BODY = "The body is not JSON, is nested too deep, or does not match the schema; `errors` names each field."
 _PARAMETER = "A parameter is missing or invalid; `errors` names it."

@@ -149,6 +149,8 @@ def _domain(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     headers = None
     if isinstance(exc, RateLimited):
         headers = {"Retry-After": str(math.ceil(exc.retry_after if exc.retry_after is not None else 1))}
+    elif isinstance(exc, Overloaded) and exc.retry_after is not None:
+        headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))}
     log.info("request_failed", status=problem.status, title=problem.title)
     return _response(problem, request, headers)
 

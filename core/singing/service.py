@@ -148,7 +148,8 @@ class SingingService:
             return Rendered(cached, "hit", (time.perf_counter() - began) * 1000)
         if self._slots.locked() and self._waiting >= self._queue:
             raise Overloaded(
-                f"{self._waiting} renders are already waiting (singing.queued_renders); try again shortly."
+                f"{self._waiting} renders are already waiting (singing.queued_renders); try again shortly.",
+                retry_after=self._settings.limits.busy_retry_after,
             )
         self._waiting += 1
         try:

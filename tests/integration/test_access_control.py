@@ -110,8 +110,65 @@ def test_the_schema_lists_403_on_admin_routes_only(client):
     assert "403" not in paths["/api/models"]["get"]["responses"]
 
 
-def test_without_tokens_admin_routes_are_open_like_every_route(client_for):
-    assert client_for(make_settings()).get("/api/admin/config").status_code == 200
+ADMIN_ROUTES = [
+    ("GET", "/api/admin/config"),
+    ("GET", "/ai/api/admin/plugins"),
+    ("GET", "/metrics"),
+    ("POST", "/diffsinger/cache/clear"),
+]
+
+
+async def _from(app: Any, peer: str, method: str, path: str, **options: Any) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as http:
+        return await http.request(method, path, **options)
+
+
+def _statuses(env: dict[str, str], peer: str, **options: Any) -> list[int]:
+    app = app_for(make_container(make_settings(env)))
+
+    async def run() -> list[int]:
+        async with app.lifespan():
+            return [(await _from(app, peer, m, p, **options)).status_code for m, p in ADMIN_ROUTES]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+def test_without_tokens_admin_routes_answer_loopback_clients(peer):
+    assert _statuses({}, peer) == [200] * len(ADMIN_ROUTES)
+
+
+@pytest.mark.parametrize("peer", ["192.0.2.1", "10.0.0.5", "2001:db8::1", "::ffff:192.0.2.1"])
+def test_without_tokens_admin_routes_refuse_everyone_else(peer):
+    app = app_for(make_container(make_settings()))
+
+    async def run() -> None:
+        async with app.lifespan():
+            for method, path in ADMIN_ROUTES:
+                response = await _from(app, peer, method, path)
+                assert_problem(response, 403)
+                assert "loopback" in response.json()["detail"] and "admin" in response.json()["detail"]
+            # Every other route stays open without tokens.
+            assert (await _from(app, peer, "GET", "/api/models")).status_code == 200
+
+    asyncio.run(run())
+
+
+def test_a_loopback_proxy_does_not_make_its_clients_local():
+    """Behind a reverse proxy on this machine (listed in trusted_proxies), the client is the
+    one X-Forwarded-For names, and a remote one is refused."""
+    env = {"DAWAI_TRUSTED_PROXIES": "127.0.0.1"}
+    forwarded = {"headers": {"X-Forwarded-For": "203.0.113.5"}}
+    assert _statuses(env, "127.0.0.1", **forwarded) == [403] * len(ADMIN_ROUTES)
+    local = {"headers": {"X-Forwarded-For": "127.0.0.1"}}
+    assert _statuses(env, "127.0.0.1", **local) == [200] * len(ADMIN_ROUTES)
+
+
+def test_with_an_admin_token_admin_routes_answer_any_address_that_brings_it():
+    env = {"DAWAI_API_TOKENS": f"admin:{ADMIN}"}
+    assert _statuses(env, "192.0.2.1", headers=bearer(ADMIN)) == [200] * len(ADMIN_ROUTES)
+    assert _statuses(env, "127.0.0.1") == [401] * len(ADMIN_ROUTES)
 
 
 @pytest.mark.parametrize(

@@ -167,6 +167,12 @@ def test_a_stream_cut_after_the_first_action_ends_in_band(client):
         ),
         ({"model": "nothing-routes-here"}, 400, "model"),
         ({"surprise": 1}, 400, None),
+        # projectId as update-summary stores projects (schemas.ProjectId's pattern).
+        ({"projectId": "../../etc/passwd"}, 400, "projectId"),
+        ({"projectId": "-starts-with-a-dash"}, 400, "projectId"),
+        ({"projectId": "has space"}, 400, "projectId"),
+        ({"projectId": ""}, 400, "projectId"),
+        ({"projectId": "a" * 129}, 400, "projectId"),
     ],
 )
 def test_bad_requests_are_problems_with_field_errors(client, extra, status, field):

@@ -102,3 +102,34 @@ def test_deny_alone_lets_every_other_address_in():
 
 def test_without_lists_the_peer_is_kept_as_given():
     assert call(ClientAddress(None), "192.0.2.1", "198.51.100.1") == (200, {CLIENT_IP: "192.0.2.1"})
+
+
+def test_a_hostile_long_header_is_read_no_further_than_max_forwarded_hops():
+    # Ten thousand hops of a trusted network, behind junk: only the rightmost eight are read,
+    # so the junk is never parsed (no 400), and the last hop read stands for the client.
+    hostile = "junk, " + ", ".join(["10.0.0.7"] * 10_000)
+    assert str(client_address(scope("10.0.0.1", hostile), PROXIES, max_hops=8)) == "10.0.0.7"
+    # A client inside a trusted network cannot push its chosen address past the hops read...
+    spoofed = "198.51.100.66, " + ", ".join(["10.0.0.7"] * 8)
+    assert str(client_address(scope("10.0.0.1", spoofed), PROXIES, max_hops=8)) == "10.0.0.7"
+    # ... which a chain of trusted proxies longer than the default needs the setting for.
+    assert str(client_address(scope("10.0.0.1", spoofed), PROXIES, max_hops=9)) == "198.51.100.66"
+    # The hops of several header fields count together, rightmost field last.
+    split = scope("10.0.0.1", "198.51.100.66, 10.0.0.7", "10.0.0.8")
+    assert str(client_address(split, PROXIES, max_hops=2)) == "10.0.0.7"
+    assert str(client_address(split, PROXIES, max_hops=3)) == "198.51.100.66"
+
+
+def test_max_forwarded_hops_is_a_setting_the_middleware_applies():
+    from tests.conftest import make_settings
+
+    settings = make_settings({"DAWAI_MAX_FORWARDED_HOPS": "2", "DAWAI_TRUSTED_PROXIES": "10.0.0.0/8"})
+    assert settings.http.max_forwarded_hops == 2
+    guard = ClientAddress(
+        None,
+        trusted_proxies=settings.http.trusted_proxies,
+        max_forwarded_hops=settings.http.max_forwarded_hops,
+    )
+    assert call(guard, "10.0.0.1", "junk, 198.51.100.1, 10.0.0.2") == (200, {CLIENT_IP: "198.51.100.1"})
+    assert call(guard, "10.0.0.1", "junk, 10.0.0.3, 10.0.0.2") == (200, {CLIENT_IP: "10.0.0.3"})
+    assert call(guard, "10.0.0.1", "10.0.0.3, junk") == (400, {})

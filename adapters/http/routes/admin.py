@@ -1,6 +1,6 @@
 """``GET /api/admin/config`` and ``GET /api/admin/plugins``: what an operator needs to see
-of a running server, for admin tokens only (``Access.ADMIN``; open like every route while
-no API tokens are configured)."""
+of a running server, for admin tokens only (``Access.ADMIN``; to loopback clients only while
+no API token is configured: adapters/http/auth.py)."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ heartbeats, timeouts and disconnects (``sse_response``).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -27,17 +28,19 @@ from dawai.adapters.http.route_set import (
     RouteSet,
     Slot,
 )
-from dawai.adapters.http.schemas import Key, KeysByProvider, ModelName, StreamError
+from dawai.adapters.http.schemas import Key, KeysByProvider, ModelName, ProjectId, StreamError
 from dawai.adapters.http.sse import frame, sse_response
 from dawai.core.agent.actions import ActionOut
 from dawai.core.agent.context import AgentContext
 from dawai.core.agent.service import AgentActionEvent, AgentInput, AgentResult, AgentService, AgentStatus
+from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.settings import DEFAULT_MODEL
+from dawai.core.summaries import PROJECT_ID_PATTERN
 
 __all__ = ["AgentBody", "AgentResponse", "routes", "to_input"]
 
 MAX_PROMPT_CHARS = 4000
-ProjectId = Annotated[str, msgspec.Meta(max_length=128)]
+_PROJECT_ID = re.compile(PROJECT_ID_PATTERN)
 
 
 class AgentBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -87,6 +90,11 @@ class ResultEvent(msgspec.Struct, frozen=True, tag="result"):
 
 
 def to_input(body: AgentBody) -> AgentInput:
+    """The core's input; ``projectId`` is checked against the pattern update-summary
+    stores projects under (the schema states it; msgspec checks only its length)."""
+    if body.projectId is not None and not _PROJECT_ID.fullmatch(body.projectId):
+        message = "must be letters, digits and . _ : -, starting with a letter or digit"
+        raise InvalidInput(f"projectId: {message}", [FieldError("projectId", message)])
     return AgentInput(
         prompt=body.prompt,
         model=body.model,

@@ -1,5 +1,5 @@
 """``GET /metrics``: Prometheus metrics (adapters/http/metrics.py), for admin tokens only
-(open like every route while no API tokens are configured); never rate limited."""
+(to loopback clients only while no API token is configured); never rate limited."""
 
 from __future__ import annotations
 
