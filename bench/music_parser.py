@@ -7,7 +7,10 @@
   floor per piece size: a ``feed`` with no state machine (the bytes check, the incremental
   UTF-8 decoder's branch, one compiled-regex ``search`` over the piece, an empty list back),
   fed the same pieces the same way, so the report shows how much of the 1-byte figure any
-  Python-level incremental parser pays, and the scanner's cost over it (``over floor``).
+  Python-level incremental parser pays, and the scanner's cost over it (``over floor``);
+  and, per plan, one match of the scanner's own skipping pattern over each action
+  (``re``), what a scanner built on ``re`` pays per byte however large its pieces. Times
+  are this process's CPU time, the best of several runs.
 - Time from an action's closing brace leaving a provider to its SSE frame being ready,
   through ``AgentService.stream`` (gateway, ``EventStream``, scanner, validator, frame
   encoder) in one process, at 1 and 50 concurrent streaming agents (32-byte pieces, 10 ms
@@ -62,12 +65,14 @@ def _plan_text(actions: int, notes: int) -> str:
 
 
 def _best(run: Callable[[], Any], repeats: int) -> float:
+    """The fastest of ``repeats`` runs, in this process's CPU time (on a shared machine,
+    time spent waiting for a core is not the code's)."""
     times = []
     for _ in range(repeats):
         gc.collect()
-        start = time.perf_counter()
+        start = time.process_time()
         run()
-        times.append(time.perf_counter() - start)
+        times.append(time.process_time() - start)
     return min(times)
 
 
@@ -104,6 +109,35 @@ class _FloorScanner:
 
     def finish(self) -> None:
         self._utf8.decode(b"", final=True)
+
+
+def _decode_cost(text: str, repeats: int) -> float:
+    """One msgspec decode of the whole plan, per byte: ten decodes a run, so a run is long
+    enough to time and the first one's cold caches do not count."""
+    decode = msgspec.json.Decoder().decode
+
+    def run() -> None:
+        for _ in range(10):
+            decode(text)
+
+    return _best(run, repeats) / 10 / len(text)
+
+
+def _skip_cost(text: str, repeats: int) -> float:
+    """One match of the scanner's own skipping pattern over each action, from just inside
+    its opening brace to its closing one: what any scanner built on ``re`` pays per byte
+    however large its pieces (the plan's bytes between actions are not matched)."""
+    from dawai.core.agent.incremental import _run_and_closes  # the pattern itself, for its cost
+
+    # Deep enough to take a whole action (params, notes, a note) in one match.
+    match = re.compile(_run_and_closes(4, 1, last=True), re.DOTALL).match
+    starts = [m.start() + 1 for m in re.finditer(r'\{"type"', text)]
+
+    def run() -> None:
+        for start in starts:
+            match(text, start)
+
+    return _best(run, repeats)
 
 
 def _floor_cost(text: str, piece: int, repeats: int) -> float:
@@ -206,10 +240,7 @@ def _pct(values: list[float], q: float) -> float:
 def parser_section(args: argparse.Namespace) -> dict[str, Any]:
     repeats = 3 if getattr(args, "quick", False) else 7
     sizes = {"small": _plan_text(16, 16), "large": _plan_text(64, 16)}
-    floor = {
-        name: _best(lambda t=text: msgspec.json.decode(t), repeats * 3) / len(text)
-        for name, text in sizes.items()
-    }
+    floor = {name: _decode_cost(text, repeats * 3) for name, text in sizes.items()}
     rows = []
     figures: dict[str, Any] = {"plan_bytes": {n: len(t) for n, t in sizes.items()}}
     head = f"{'plan':<6} {'bytes':>8} {'piece':>6} {'ns/byte':>9} {'x decode':>9}"
@@ -230,6 +261,13 @@ def parser_section(args: argparse.Namespace) -> dict[str, Any]:
             figures[f"{name}_{piece}_ns_per_byte"] = round(cost * 1e9, 3)
             figures[f"{name}_{piece}_x_decode"] = round(ratio, 2)
         figures[f"{name}_decode_ns_per_byte"] = round(floor[name] * 1e9, 3)
+        skip = _skip_cost(text, repeats) / len(text)
+        figures[f"{name}_re_skip_ns_per_byte"] = round(skip * 1e9, 3)
+        figures[f"{name}_re_skip_x_decode"] = round(skip / floor[name], 2)
+        print(
+            f"{name:<6} {len(text):>8} {'re':>6} {skip * 1e9:>9.2f} {skip / floor[name]:>9.2f}"
+            "   (one match of the scanner's skipping pattern over each action)"
+        )
     for piece in (1, 16, 256):
         small = figures[f"small_{piece}_ns_per_byte"]
         large = figures[f"large_{piece}_ns_per_byte"]

@@ -152,3 +152,86 @@ def test_an_oversized_element_is_replaced():
 def test_keys_that_are_not_actions_are_skipped():
     found, end = scan(['{"notes": [{"a": 1}], "actions": [{"b": [1, {"c": "]"}]}], "nextSteps": "go"}'])
     assert found == [{"b": [1, {"c": "]"}]}] and end.next_steps == "go"
+
+
+# -- exact texts, whatever the writing ---------------------------------------------------
+# A plan written the ways models write it (either quote, any spacing, trailing commas,
+# prose and a fence before it): the scanner hands back each action's text exactly as
+# written, whatever the pieces, so nothing is lost or added however the scan skips.
+
+
+def _write(value: Any, rnd: Any) -> str:
+    space = rnd.choice(["", " ", "\n  ", "\t"])
+    if isinstance(value, str):
+        if rnd.random() < 0.5:
+            return json.dumps(value, ensure_ascii=rnd.random() < 0.3)
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, list):
+        items = [_write(v, rnd) for v in value]
+        tail = "," if items and rnd.random() < 0.2 else ""
+        return "[" + space + ("," + space).join(items) + tail + "]"
+    if isinstance(value, dict):
+        items = [_write(k, rnd) + space + ":" + space + _write(v, rnd) for k, v in value.items()]
+        tail = "," if items and rnd.random() < 0.2 else ""
+        return "{" + space + ("," + space).join(items) + tail + space + "}"
+    return json.dumps(value)
+
+
+def _written_plan(plan: dict[str, Any], rnd: Any) -> tuple[str, list[str]]:
+    elements = [_write(action, rnd) for action in plan["actions"]]
+    head = rnd.choice(["", "Here is the plan:\n```json\n", "  \n"])
+    summary = _write(plan["summary"], rnd)
+    text = head + '{"actions": [' + ", ".join(elements) + "], 'summary': " + summary + "}"
+    return text, elements
+
+
+deep_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(tricky_text, inner, max_size=2),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    st.lists(st.dictionaries(tricky_text, deep_values, max_size=3), max_size=4),
+    tricky_text,
+    st.randoms(use_true_random=False),
+    st.lists(st.integers(0, 3000), max_size=40),
+    st.booleans(),
+)
+def test_each_action_comes_back_as_written(actions, summary, rnd, points, as_bytes):
+    text, elements = _written_plan({"actions": actions, "summary": summary}, rnd)
+    raw: Any = text.encode() if as_bytes else text
+    at = cuts(len(raw), points)
+    scanner = ActionScanner()
+    found = [t for a, b in pairwise(at) for t in scanner.feed(raw[a:b])]
+    end = scanner.finish()
+    assert found == elements
+    assert end.complete and end.summary == summary
+
+
+def test_nesting_deeper_than_one_match_skips():
+    inner: Any = "x"
+    for depth in range(12):
+        inner = [inner, {"k": inner}] if depth % 3 else {"d": [inner]}
+    doc = json.dumps({"actions": [{"v": inner}, {"w": [[[[[[1]]]]]]}], "summary": "s"})
+    for size in (1, 2, 3, 7, 16, 64, len(doc)):
+        found, end = scan([doc[i : i + size] for i in range(0, len(doc), size)])
+        assert found == [{"v": inner}, {"w": [[[[[[1]]]]]]}] and end.summary == "s"
+
+
+def test_backslash_runs_at_every_cut():
+    values = ["\\" * n + tail for n in range(1, 6) for tail in ('"', "", "}", "'")]
+    doc = json.dumps({"actions": [{"d": v, "e": [v]} for v in values], "summary": "\\\\"})
+    for split in range(len(doc) + 1):
+        found, end = scan([doc[:split], doc[split:]])
+        assert found == [{"d": v, "e": [v]} for v in values] and end.summary == "\\\\"
+
+
+def test_a_long_run_without_a_closing_bracket_is_still_bounded():
+    scanner = ActionScanner(max_element_chars=1000)
+    assert scanner.feed('{"actions": [{"d": "') == []
+    for _ in range(100):
+        assert scanner.feed("x" * 100) == []
+    assert scanner.feed('"}, {"d": 1}]}') == [OVERSIZED, '{"d": 1}']
