@@ -14,7 +14,7 @@ from typing import Final
 import mido
 
 from dawai.core.generation import Generation, PartType
-from dawai.core.music import GM_DRUM_CHANNEL
+from dawai.core.music import GM_DRUM_CHANNEL, parse_time_signature
 
 __all__ = ["MIDI_MEDIA_TYPE", "TICKS_PER_BEAT", "midi_file", "midi_filename"]
 
@@ -39,6 +39,7 @@ def _ticks(seconds: float, tempo: float) -> int:
 def midi_file(generation: Generation) -> bytes:
     """The part as the bytes of a ``.mid`` file."""
     tempo = generation.tempo
+    meter = parse_time_signature(generation.time_signature)
     name = f"{generation.type.value.replace('_', ' ')} in {generation.key}"
     conductor = mido.MidiTrack(
         [
@@ -46,9 +47,10 @@ def midi_file(generation: Generation) -> bytes:
             mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo), time=0),
             mido.MetaMessage(
                 "time_signature",
-                numerator=4,
-                denominator=4,
-                clocks_per_click=24,
+                numerator=meter.beats,
+                denominator=meter.unit,
+                # MIDI clocks (24 a quarter) per metronome click: a beat, a dotted quarter in 6/8
+                clocks_per_click=round(24 * meter.beat_quarters * (3 if meter.compound else 1)),
                 notated_32nd_notes_per_beat=8,
                 time=0,
             ),

@@ -254,6 +254,12 @@ class GenerateBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     tempo: Annotated[float, msgspec.Meta(ge=20, le=300)] | None = None
     bars: Annotated[int, msgspec.Meta(ge=1, le=64)] | None = None
     seed: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)] | None = None
+    timeSignature: (
+        Annotated[
+            str, msgspec.Meta(max_length=5, extra_json_schema={"pattern": f"^(?:{TIME_SIGNATURE_PATTERN})$"})
+        ]
+        | None
+    ) = None  # bars and accents follow it; 4/4 when left out
 
 
 class GeneratedNoteOut(msgspec.Struct, frozen=True):
@@ -277,6 +283,7 @@ class GenerateResponse(msgspec.Struct, frozen=True):
     seed: int | None
     model: str
     provider: str
+    timeSignature: str = "4/4"
 
 
 # --- singing synthesis (the contract's "Singing synthesis") ----------------------------

@@ -4,8 +4,12 @@ Deterministic for a seed: every choice comes from ``random.Random`` instances se
 the request's seed, never from global state. The chords come first, from a generator
 seeded by the seed alone, so parts of every type written with the same seed, key, genre
 and bar count share one progression and fit together; each part then has a generator of
-its own (seeded by the seed and its type). Beats become seconds at the tempo last, with
-the style's swing, and every note is cut at the part's end.
+its own (seeded by the seed and its type). Bars are the request's meter (``meter``: 4/4
+unless it says): a bar of four quarters plays the style's own rhythms, another meter
+rhythms built on its groups (``TimeSignature.groups``: 3+3 in 6/8, 3+2+2 in 7/8), and in
+every meter the downbeat and each group's first beat are accented. Beats (quarter notes)
+become seconds at the tempo last, with the style's swing in a bar of four, and every note
+is cut at the part's end.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ _WRITERS: dict[PartType, Callable[[PartRequest, Style, Harmony, random.Random], 
 
 def write_part(request: PartRequest, style: Style) -> LocalPart:
     """The part ``request`` asks for, in ``style``; the same request gives the same notes."""
-    harmony = choose_harmony(request.key, style, request.bars, random.Random(request.seed))
+    harmony = choose_harmony(request.key, style, request.bars, random.Random(request.seed), request.bar_beats)
     rng = random.Random(f"{request.seed}/{request.type.value}")
     notes = _seconds(_WRITERS[request.type](request, style, harmony, rng), request, style)
     return LocalPart(notes, harmony, _description(request, style, harmony), _suggestions(request, style))
@@ -124,6 +128,8 @@ def write_part(request: PartRequest, style: Style) -> LocalPart:
 def _description(request: PartRequest, style: Style, harmony: Harmony) -> str:
     bars = f"{request.bars}-bar" if request.bars > 1 else "One-bar"
     text = f"{bars} {style.label} {_PART_NAMES[request.type]} in {request.key.name} at {request.tempo:g} BPM"
+    if str(request.meter) != "4/4":
+        text += f" in {request.meter}"
     if request.type.is_drums:
         return f"{text} (General MIDI drums, channel 10), a fill closing each four-bar phrase."
     loop = " – ".join(harmony.symbols)

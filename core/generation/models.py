@@ -8,6 +8,7 @@ from typing import Final
 import msgspec
 
 from dawai.core.music import Key
+from dawai.core.music.meter import DEFAULT_TIME_SIGNATURE, TimeSignature
 
 __all__ = [
     "BEATS_PER_BAR",
@@ -27,7 +28,7 @@ MIN_TEMPO: Final = 20.0
 MAX_TEMPO: Final = 300.0
 DEFAULT_BARS: Final = 4
 MAX_BARS: Final = 64
-BEATS_PER_BAR: Final = 4  # parts are generated in 4/4
+BEATS_PER_BAR: Final = 4  # quarter notes in a bar of 4/4, the default meter
 
 
 class PartType(StrEnum):
@@ -60,14 +61,22 @@ class PartRequest(msgspec.Struct, frozen=True):
     bars: int = DEFAULT_BARS
     seed: int = 0
     prompt: str = ""
+    meter: TimeSignature = DEFAULT_TIME_SIGNATURE
 
     @property
     def seconds_per_beat(self) -> float:
+        """Seconds of one quarter note (parts are written in quarter-note beats)."""
         return 60.0 / self.tempo
 
     @property
-    def beats(self) -> int:
-        return self.bars * BEATS_PER_BAR
+    def bar_beats(self) -> float:
+        """Quarter notes in one bar of the meter: 3.0 in 3/4 and in 6/8, 3.5 in 7/8."""
+        return self.meter.quarters_per_bar
+
+    @property
+    def beats(self) -> float:
+        """The part's length in quarter notes."""
+        return self.bars * self.bar_beats
 
 
 class Generation(msgspec.Struct, frozen=True):
@@ -83,3 +92,4 @@ class Generation(msgspec.Struct, frozen=True):
     seed: int | None
     model: str
     provider: str
+    time_signature: str = "4/4"

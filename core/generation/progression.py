@@ -130,8 +130,9 @@ def _options(key: Key, style: str, tags: tuple[str, ...]) -> tuple[tuple[str, St
     return tuple(sorted(options, key=lambda entry: entry[0]))
 
 
-def choose_harmony(key: Key, style: Style, bars: int, rng: random.Random) -> Harmony:
-    """A progression for ``style`` in ``key``, looped (and cut) to ``bars`` bars."""
+def choose_harmony(key: Key, style: Style, bars: int, rng: random.Random, bar_beats: float = 4.0) -> Harmony:
+    """A progression for ``style`` in ``key``, looped (and cut) to ``bars`` bars of
+    ``bar_beats`` quarter notes; a chord's length in bars is kept in any meter."""
     options = _options(key, style.name, style.progression_tags)
     if options:
         name, steps, _ = rng.choices(options, weights=[entry[2] for entry in options])[0]
@@ -142,11 +143,11 @@ def choose_harmony(key: Key, style: Style, bars: int, rng: random.Random) -> Har
             steps = tuple((_triad(key, degree), 1.0) for degree in (0, 3, 4, 0))
         name = " – ".join(str(chord) for chord, _ in steps)
     spans: list[ChordSpan] = []
-    total = bars * 4.0
+    total = bars * bar_beats
     start = 0.0
     while start < total:
         for chord, length in steps:
-            end = min(start + length * 4.0, total)
+            end = min(start + length * bar_beats, total)
             spans.append(ChordSpan(start, end, chord, chord.pitch_classes, chord.bass_note.pc))
             start = end
             if start >= total:

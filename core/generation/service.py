@@ -1,8 +1,9 @@
 """``GenerateService``: a part from the embedded generator or from a model, one answer shape.
 
 The request's fields win; what it leaves out is read from the prompt's words
-(``read_prompt``), then defaults: a melody, C major, 120 BPM, 4 bars, a seed drawn for the
-request (and given back, so the take can be had again). ``model: "local"`` is the embedded
+(``read_prompt``), then defaults: a melody, C major, 120 BPM, 4 bars of 4/4 (the time
+signature only from the request), a seed drawn for the request (and given back, so the
+take can be had again). ``model: "local"`` is the embedded
 generator; any other model goes through the gateway (routing, keys, retries, timeouts are
 its) with the notes schema, and what the model wrote is repaired (``repair_notes``), the
 repairs listed in ``suggestions``.
@@ -33,7 +34,8 @@ from dawai.core.generation.models import (
 from dawai.core.generation.repair import MAX_MODEL_NOTES, NOTES_SCHEMA, repair_notes
 from dawai.core.generation.styles import Style, read_prompt
 from dawai.core.models import ChatMessage, LLMRequest, Route
-from dawai.core.music import GM_DRUMS, Key, MusicParseError, parse_key
+from dawai.core.music import GM_DRUMS, Key, MusicParseError, TimeSignature, parse_key, parse_time_signature
+from dawai.core.music.meter import DEFAULT_TIME_SIGNATURE
 
 __all__ = ["LOCAL_MODEL", "MAX_SEED", "GenerateInput", "GenerateService"]
 
@@ -62,6 +64,7 @@ class GenerateInput(msgspec.Struct, frozen=True):
     seed: int | None = None
     api_keys: Mapping[str, str] = {}
     api_key: str | None = None
+    time_signature: str | None = None
 
 
 def _random_seed() -> int:
@@ -90,7 +93,8 @@ class GenerateService:
             bars = reading.bars if reading.bars and 1 <= reading.bars <= MAX_BARS else DEFAULT_BARS
         part = given.type or reading.type or PartType.MELODY
         seed = given.seed if given.seed is not None else self._seeds()
-        request = PartRequest(part, key, float(tempo), bars, seed, given.prompt)
+        meter = _meter(given.time_signature) if given.time_signature is not None else DEFAULT_TIME_SIGNATURE
+        request = PartRequest(part, key, float(tempo), bars, seed, given.prompt, meter)
         return request, reading.style, reading.genre_named
 
     async def generate(self, given: GenerateInput) -> Generation:
@@ -118,6 +122,7 @@ class GenerateService:
             given.seed,
             reply.route.model,
             reply.route.provider,
+            str(request.meter),
         )
 
     def request_for(self, request: PartRequest, style: Style | None) -> BuildRequest:
@@ -142,6 +147,13 @@ def _key(text: str) -> Key:
         raise InvalidInput(exc.detail, [FieldError("key", exc.detail)]) from None
 
 
+def _meter(text: str) -> TimeSignature:
+    try:
+        return parse_time_signature(text)
+    except MusicParseError as exc:
+        raise InvalidInput(exc.detail, [FieldError("timeSignature", exc.detail)]) from None
+
+
 def _generation(
     request: PartRequest,
     notes: tuple[GeneratedNote, ...],
@@ -161,6 +173,7 @@ def _generation(
         seed,
         source,
         source,
+        str(request.meter),
     )
 
 
@@ -174,7 +187,8 @@ def _system_prompt(request: PartRequest, style: Style | None) -> str:
         "schema describes: `notes` (each with `pitch`, `startBeat`, `durationBeats` and `velocity`), "
         "`description` (one sentence on what you wrote) and `suggestions` (one or two ideas for the "
         "user), both in the language the user writes in. Times are in beats: a beat is a quarter note, "
-        f"the part starts at beat 0. The part is {request.bars} bars of 4/4, {beats} beats: every note "
-        f"starts before beat {beats} and ends by it. Tempo {request.tempo:g} BPM.{key}{feel}{drums} "
+        f"the part starts at beat 0. The part is {request.bars} bars of {request.meter} "
+        f"({request.bar_beats:g} beats a bar), {beats:g} beats: every note starts before beat {beats:g} "
+        f"and ends by it; accent each bar's first beat. Tempo {request.tempo:g} BPM.{key}{feel}{drums} "
         f"Write {_GUIDE[request.type]} At most {MAX_MODEL_NOTES} notes."
     )

@@ -43,6 +43,41 @@ class TimeSignature:
         """Quarter notes in one bar: 4.0 in 4/4, 3.0 in 6/8."""
         return self.beats * 4 / self.unit
 
+    @property
+    def beat_quarters(self) -> float:
+        """One beat (the lower note) in quarter notes: 0.5 in 6/8."""
+        return 4 / self.unit
+
+    @property
+    def compound(self) -> bool:
+        """Beats in threes: 6/8, 9/8, 12/8 (a count past three, divisible by three, of
+        eighths or shorter)."""
+        return self.unit >= 8 and self.beats > 3 and self.beats % 3 == 0
+
+    @property
+    def groups(self) -> tuple[int, ...]:
+        """How the bar's beats group, in beats, each group's first beat accented: 4/4 is
+        2+2, 3/4 is 3, 2/4 is 2, 6/8 is 3+3, 12/8 is 3+3+3+3, 5/4 is 3+2, 7/8 is 3+2+2.
+        Compound meters group in threes; others in twos, the first group a three when the
+        count is odd; three beats or fewer are one group."""
+        n = self.beats
+        if n <= 3:
+            return (n,)
+        if self.compound:
+            return (3,) * (n // 3)
+        if n % 2 == 0:
+            return (2,) * (n // 2)
+        return (3,) + (2,) * ((n - 3) // 2)
+
+    @property
+    def group_starts(self) -> tuple[float, ...]:
+        """Where each group begins within the bar, in quarter notes (0 first)."""
+        starts, at = [], 0
+        for size in self.groups:
+            starts.append(at * self.beat_quarters)
+            at += size
+        return tuple(starts)
+
     def __str__(self) -> str:
         return f"{self.beats}/{self.unit}"
 

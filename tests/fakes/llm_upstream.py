@@ -45,7 +45,10 @@ non-streamed request as a text block. A malformed structured request is a 400, a
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop; with
 ``tls=`` a server-side ``ssl.SSLContext``, it serves HTTPS), or as a
 process for benchmarks: ``python -m tests.fakes.llm_upstream --port 0`` prints
-``PORT <n>`` on its first line and serves until SIGTERM.
+``PORT <n>`` on its first line and serves until SIGTERM. With ``frame_times`` set to a
+dict, it records when each frame of a stream was written (``time.monotonic_ns()``, one
+clock for every process on the host), per model string: ``bench/agent_latency.py`` reads
+it against the client's arrival times.
 """
 
 from __future__ import annotations
@@ -435,6 +438,9 @@ class FakeUpstream:
         self._release = threading.Event()
         self.holds_released = 0
         self.holds_timed_out = 0
+        # model string -> time.monotonic_ns() after each frame of its streams was written
+        # (the system-wide clock, so another process can compare); None: not recorded
+        self.frame_times: dict[str, list[int]] | None = None
         self._fails: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -764,6 +770,7 @@ class FakeUpstream:
             b"transfer-encoding: chunked\r\n\r\n"
         )
         self.active_streams += 1
+        stamps = None if self.frame_times is None else self.frame_times.setdefault(model, [])
         try:
             for index, data in enumerate(frames):
                 if plan.delay and index > first_piece:
@@ -775,6 +782,8 @@ class FakeUpstream:
                     return False
                 writer.write(b"%x\r\n%s\r\n" % (len(data), data))
                 await writer.drain()
+                if stamps is not None:
+                    stamps.append(time.monotonic_ns())
             if plan.cut_after is not None:
                 writer.transport.abort()  # drop the connection mid-body
                 return False

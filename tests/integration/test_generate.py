@@ -145,6 +145,8 @@ def test_json_is_the_default_whatever_else_is_accepted(local):
         ({"type": "solo"}, "type"),
         ({"key": "H major"}, "key"),
         ({"key": ""}, "key"),
+        ({"timeSignature": "5/3"}, "timeSignature"),
+        ({"timeSignature": "12/16x"}, "timeSignature"),
         ({"unknown": 1}, "unknown"),
     ],
 )
@@ -294,3 +296,20 @@ def test_a_slow_provider_is_a_504(client_for, upstream, tmp_path):
     client = client_for(make_settings(upstream_env(upstream, DAWAI_CONFIG=str(config))))
     response = client.post("/api/generate", json={"prompt": "melody", "model": "openai/gen+first_delay=2"})
     assert response.status_code == 504
+
+
+@pytest.mark.parametrize("prefix", API_PREFIXES)
+@pytest.mark.parametrize(("signature", "quarters"), [("6/8", 3.0), ("3/4", 3.0), ("7/8", 3.5), ("5/4", 5.0)])
+def test_the_time_signature_sets_the_bars_and_the_midi_meta(local, prefix, signature, quarters):
+    body = {"type": "bassline", "key": "G", "tempo": 120, "bars": 4, "seed": 2, "timeSignature": signature}
+    reply = generate(local, prefix, **body).json()
+    assert reply["timeSignature"] == signature and signature in reply["description"]
+    bar = quarters * 0.5
+    assert all(n["start"] + n["duration"] <= 4 * bar + 1e-6 for n in reply["notes"])
+    assert {round(n["start"] / bar, 6) for n in reply["notes"]} >= {0.0, 1.0, 2.0, 3.0}  # every downbeat
+    response = local.post(
+        f"{prefix}/generate", json={"prompt": "", "model": "local", **body}, headers={"Accept": "audio/midi"}
+    )
+    meta = {m.type: m for m in mido.MidiFile(file=io.BytesIO(response.content)).tracks[0]}
+    numerator, denominator = (int(x) for x in signature.split("/"))
+    assert (meta["time_signature"].numerator, meta["time_signature"].denominator) == (numerator, denominator)

@@ -46,6 +46,7 @@ def to_input(body: GenerateBody) -> GenerateInput:
         seed=body.seed,
         api_keys=body.apiKeys or {},
         api_key=body.apiKey or None,
+        time_signature=body.timeSignature,
     )
 
 
@@ -61,6 +62,7 @@ def to_wire(generation: Generation) -> GenerateResponse:
         seed=generation.seed,
         model=generation.model,
         provider=generation.provider,
+        timeSignature=generation.time_signature,
     )
 
 

@@ -120,18 +120,18 @@ def track_end(notes: list[ContextNote], grid: BarGrid) -> float:
 def generated_notes(
     part: PartType, key: Key, style: Style, grid: BarGrid, bars: int, seed: int, prompt: str
 ) -> tuple[list[tuple[int, float, float, float]], str]:
-    """``bars`` bars (of the grid's time signature) of a part from the local generator, as
-    ``(pitch, time, duration, velocity 0..1)`` from 0, and its description. The generator
-    writes 4/4; other signatures get enough 4/4 bars, cut at the last bar's end."""
+    """``bars`` bars of a part from the local generator, in the grid's time signature (its
+    bars and accents), as ``(pitch, time, duration, velocity 0..1)`` from 0, and its
+    description."""
     length = bars * grid.bar_seconds
-    quarters = bars * grid.signature.quarters_per_bar
     request = PartRequest(
         part,
         key,
         tempo=grid.tempo,
-        bars=max(1, min(MAX_BARS, math.ceil(quarters / 4 - 1e-9))),
+        bars=max(1, min(MAX_BARS, bars)),
         seed=seed,
         prompt=prompt,
+        meter=grid.signature,
     )
     written = write_part(request, style)
     out = []

@@ -9,10 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dawai.core.generation import STYLES, PartRequest, PartType, key_tones, read_prompt, write_part
-from dawai.core.generation.parts import is_passing_tone
-from dawai.core.music import GM_DRUMS, all_keys, parse_key
+from dawai.core.generation.parts import DOWNBEAT_ACCENT, is_passing_tone
+from dawai.core.music import GM_DRUMS, all_keys, parse_key, parse_time_signature
+from dawai.core.music.drums import drum_note
 
 KEYS = all_keys()
+METERS = [parse_time_signature(t) for t in ("4/4", "3/4", "2/4", "5/4", "6/8", "7/8", "9/8", "12/8", "5/8")]
 requests = st.builds(
     PartRequest,
     type=st.sampled_from(PartType),
@@ -20,6 +22,7 @@ requests = st.builds(
     tempo=st.floats(min_value=20, max_value=300, allow_nan=False),
     bars=st.integers(min_value=1, max_value=64),
     seed=st.integers(min_value=0, max_value=2**53 - 1),
+    meter=st.sampled_from(METERS),
 )
 styles = st.sampled_from(sorted(STYLES))
 MONOPHONIC = (PartType.BASSLINE, PartType.MELODY)
@@ -29,7 +32,7 @@ def assert_part_is_sound(request: PartRequest, style: str) -> None:
     part = write_part(request, STYLES[style])
     notes = part.notes
     assert notes, "a part has notes"
-    end = request.bars * 4 * 60 / request.tempo
+    end = request.bars * request.meter.quarters_per_bar * 60 / request.tempo
     for note in notes:
         assert 0 <= note.pitch <= 127
         assert 1 <= note.velocity <= 127 and isinstance(note.velocity, int)
@@ -163,3 +166,55 @@ def test_prompts_are_read_in_english_and_japanese(prompt, genre, part, key, temp
     assert reading.type == part
     assert (reading.key.name if reading.key else None) == key
     assert reading.tempo == tempo and reading.bars == bars
+
+
+# -- the meter ----------------------------------------------------------------------------
+
+
+def bar_seconds(request: PartRequest) -> float:
+    return request.meter.quarters_per_bar * 60 / request.tempo
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(
+    part=st.sampled_from(PartType),
+    key=st.sampled_from(KEYS),
+    meter=st.sampled_from(METERS[1:]),
+    bars=st.integers(min_value=1, max_value=12),
+    seed=st.integers(min_value=0, max_value=2**31),
+    style=styles,
+)
+def test_bars_and_accents_follow_the_meter(part, key, meter, bars, seed, style):
+    request = PartRequest(part, key, 120.0, bars, seed, "", meter)
+    assert_part_is_sound(request, style)
+    notes = write_part(request, STYLES[style]).notes
+    assert notes == write_part(request, STYLES[style]).notes
+    length = bar_seconds(request)
+    starts = [at * 60 / request.tempo for at in meter.group_starts]
+
+    def place(t: float) -> tuple[int, float]:
+        bar = int(t / length + 1e-9)
+        return bar, t - bar * length
+
+    # Every bar begins with a note on its downbeat (the kick, for drums).
+    for bar in range(bars):
+        on = [n for n in notes if abs(n.start - bar * length) < 1e-6]
+        assert on, (bar, meter)
+        if part.is_drums:
+            assert any(n.pitch == drum_note("kick") for n in on), (bar, meter)
+    if part.is_drums:
+        return
+    # A downbeat is louder than any note off the meter's group starts (passing tones aside).
+    downbeats = [n.velocity for n in notes if place(n.start)[1] < 1e-6]
+    off = [n.velocity for n in notes if all(abs(place(n.start)[1] - s) > 1e-6 for s in starts)]
+    if downbeats and off:
+        assert min(downbeats) >= max(off), (meter, downbeats, off)
+
+
+def test_a_bar_of_six_eight_is_two_groups_of_three():
+    request = PartRequest(PartType.CHORD_PROGRESSION, parse_key("D major"), 90.0, 2, 5, "", METERS[4])
+    notes = write_part(request, STYLES["pop"]).notes
+    quarter = 60 / 90
+    struck = sorted({round(n.start / quarter, 6) for n in notes})
+    assert struck[:2] == [0.0, 1.5] and 3.0 in struck  # bar 2 begins three quarters in
+    assert all(n.velocity >= 80 + DOWNBEAT_ACCENT - 5 for n in notes if n.start == 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,3 +60,32 @@ def test_a_time_inside_a_bar_maps_back_to_that_bar(
     start = grid.seconds(bar)
     assert grid.bar_at(start) == bar
     assert grid.bar_at(start + part * grid.bar_seconds * 0.999) == bar
+
+
+@pytest.mark.parametrize(
+    ("text", "groups", "starts", "compound"),
+    [
+        ("4/4", (2, 2), (0.0, 2.0), False),
+        ("3/4", (3,), (0.0,), False),
+        ("2/4", (2,), (0.0,), False),
+        ("6/8", (3, 3), (0.0, 1.5), True),
+        ("9/8", (3, 3, 3), (0.0, 1.5, 3.0), True),
+        ("12/8", (3, 3, 3, 3), (0.0, 1.5, 3.0, 4.5), True),
+        ("5/4", (3, 2), (0.0, 3.0), False),
+        ("7/8", (3, 2, 2), (0.0, 1.5, 2.5), False),
+        ("5/8", (3, 2), (0.0, 1.5), False),
+        ("6/4", (2, 2, 2), (0.0, 2.0, 4.0), False),
+    ],
+)
+def test_beats_group_as_musicians_count_them(text, groups, starts, compound):
+    signature = parse_time_signature(text)
+    assert (signature.groups, signature.group_starts, signature.compound) == (groups, starts, compound)
+
+
+@given(st.integers(1, 32), st.sampled_from([1, 2, 4, 8, 16, 32]))
+def test_the_groups_fill_the_bar_in_twos_and_threes(beats: int, unit: int):
+    signature = TimeSignature(beats, unit)
+    assert sum(signature.groups) == beats
+    assert all(size in (2, 3) for size in signature.groups) or signature.groups == (beats,)
+    assert signature.group_starts[0] == 0
+    assert all(a < b < signature.quarters_per_bar for a, b in itertools.pairwise(signature.group_starts))
