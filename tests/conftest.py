@@ -208,7 +208,8 @@ def upstream_env(fake: Any, **extra: str) -> dict[str, str]:
 async def _ping(url: str) -> None:
     from dawai.adapters.stores import redis_client
 
-    client = redis_client(url, connect_timeout=1.0)
+    # Generous: a loaded machine can take a while to answer even a local ping.
+    client = redis_client(url, connect_timeout=5.0)
     try:
         await client.ping()
     finally:
