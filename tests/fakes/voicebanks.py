@@ -26,6 +26,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from dawai.core.singing.phonemes import KINDS
+
 __all__ = ["PHONEMES", "BankSpec", "acoustic_model", "vocoder_model", "write_bank"]
 
 OPSET = [helper.make_opsetid("", 17)]
@@ -231,6 +233,8 @@ class BankSpec:
     pitch_offset: float | None = None  # a dspitch that sings this many semitones up
     variance: tuple[str, ...] = ()  # a dsvariance predicting these, fed to the acoustic model
     dictionary: dict[str, list[str]] = field(default_factory=dict)
+    dictionary_language: str = ""  # "en": written as dsdict-en.yaml
+    replacements: dict[str, str] = field(default_factory=dict)
     acoustic_rename: dict[str, str] = field(default_factory=dict)
     acoustic_extra: dict[str, tuple[str, list[Any]]] = field(default_factory=dict)
     hidden: int = 16
@@ -315,12 +319,15 @@ def write_bank(
         target = vocoders_dir / "tiny_hifigan"
     _yaml(target / "vocoder.yaml", vocoder_spec)
     vocoder_model(target / "vocoder.onnx", bins=spec.bins, seed=spec.seed + 1)
-    if spec.dictionary:
+    if spec.dictionary or spec.replacements:
         entries = [{"grapheme": k, "phonemes": v} for k, v in spec.dictionary.items()]
+        replacements = [{"from": k, "to": v} for k, v in spec.replacements.items()]
+        kinds = {"vowel": "vowel", "glide": "semivowel", "liquid": "liquid", "nasal": "nasal"}
         symbols = [
-            {"symbol": p, "type": "vowel" if p.split("/")[-1] in "aiueoN" else "stop"} for p in names[1:]
+            {"symbol": p, "type": kinds.get(KINDS.get(p.split("/")[-1], ""), "stop")} for p in names[1:]
         ]
-        _yaml(folder / "dsdict.yaml", {"entries": entries, "symbols": symbols})
+        file = f"dsdict-{spec.dictionary_language}.yaml" if spec.dictionary_language else "dsdict.yaml"
+        _yaml(folder / file, {"entries": entries, "symbols": symbols, "replacements": replacements})
     predictors: list[tuple[str, str]] = []
     if spec.dur:
         predictors.append(("dsdur", "dur"))

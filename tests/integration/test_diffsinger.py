@@ -179,6 +179,19 @@ def test_lyrics_go_through_the_banks_dictionary_first(client_for, voices_dir):
     assert problem["errors"][0]["field"] == "notes[1].lyric" and "zzq" in problem["detail"]
 
 
+def test_the_language_dictionary_renames_the_shared_g2ps_phonemes(client_for, voices_dir):
+    folder = write_bank(voices_dir, "ax", BankSpec(dictionary_language="en", replacements={"ah": "ax"}))
+    listed = (folder / "phonemes.txt").read_text().replace("\nah\n", "\nax\n")
+    (folder / "phonemes.txt").write_text(listed)  # the bank says "ax" where CMUdict says "ah"
+    write_bank(voices_dir, "plain")
+    (voices_dir / "plain" / "phonemes.txt").write_text(listed)  # the same list, no dictionary
+    client = serve(client_for, voices_dir)
+    body = {"language": "en", "notes": [note(0, "love")]}  # CMUdict: l ah v
+    assert client.post("/diffsinger/synthesize", json={"voice": "ax", **body}).status_code == 200
+    problem = assert_problem(client.post("/diffsinger/synthesize", json={"voice": "plain", **body}), 400)
+    assert "love" in problem["detail"]
+
+
 def test_a_lyric_the_bank_cannot_sing_is_a_400_naming_the_note(client_for, voices_dir):
     write_bank(voices_dir, "tiny")
     client = serve(client_for, voices_dir)

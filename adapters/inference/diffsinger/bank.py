@@ -13,8 +13,9 @@ A bank is a folder (its name is the voice's id) holding:
 - optionally ``dsdur/``, ``dspitch/``, ``dsvariance/``: the duration, pitch and variance
   predictors, each a folder with a ``dsconfig.yaml`` of its own (``linguistic`` plus
   ``dur``, ``pitch`` or ``variance``);
-- optionally ``dsdict.yaml``: the bank's dictionary (``entries`` grapheme -> phonemes,
-  ``symbols`` with their types);
+- optionally ``dsdict.yaml`` and ``dsdict-<language>.yaml``: the bank's dictionaries
+  (``entries`` grapheme -> phonemes, ``symbols`` with their types, ``replacements`` from a
+  G2P's phoneme to the bank's), the language's own first, as OpenUtau reads them;
 - the vocoder: ``dsvocoder/vocoder.yaml`` in the bank, else the package named by
   ``dsconfig.yaml``'s ``vocoder`` in ``inference.vocoders_dir``.
 
@@ -94,6 +95,14 @@ class Predictor:
 
 
 @dataclass(frozen=True, slots=True)
+class DsDict:
+    """One ``dsdict*.yaml``: whole lyrics to phonemes, and a G2P's phonemes renamed."""
+
+    entries: dict[str, tuple[str, ...]]
+    replacements: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Bank:
     id: str
     name: str
@@ -113,7 +122,8 @@ class Bank:
     use_speed_embed: bool
     key_shift_range: tuple[float, float]
     vocoder: VocoderSpec
-    dictionary: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # language ("" for dsdict.yaml) -> its dictionary
+    dictionaries: dict[str, DsDict] = field(default_factory=dict)
     symbol_types: dict[str, str] = field(default_factory=dict)
     predictors: dict[str, Predictor] = field(default_factory=dict)
     identity: str = ""  # hashes of every file a render reads: the phrase cache keys on it
@@ -278,24 +288,41 @@ def _display_name(folder: Path, bank: str) -> str:
     return (name or bank)[:200]
 
 
-def _dictionary(folder: Path, bank: str) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
-    path = folder / "dsdict.yaml"
-    if not path.is_file():
-        return {}, {}
-    data = _yaml(path, "dictionary", bank)
-    entries: dict[str, tuple[str, ...]] = {}
-    for item in data.get("entries") or []:
-        if not isinstance(item, dict):
-            raise BankError(f"voicebank '{bank}': dsdict.yaml entries must be mappings")
-        grapheme, phonemes = item.get("grapheme"), item.get("phonemes")
-        if not isinstance(grapheme, str) or not isinstance(phonemes, list) or not phonemes:
-            raise BankError(f"voicebank '{bank}': dsdict.yaml entry {item!r:.60} needs grapheme and phonemes")
-        entries.setdefault(grapheme, tuple(str(p) for p in phonemes))
+def _dictionaries(folder: Path, bank: str) -> tuple[dict[str, DsDict], dict[str, str]]:
+    """Every ``dsdict.yaml`` (language "") and ``dsdict-<language>.yaml``, and the symbol
+    types they declare."""
+    found: dict[str, DsDict] = {}
     types: dict[str, str] = {}
-    for item in data.get("symbols") or []:
-        if isinstance(item, dict) and isinstance(item.get("symbol"), str):
-            types[item["symbol"]] = str(item.get("type", "consonant")).lower()
-    return entries, types
+    for path in sorted(folder.glob("dsdict*.yaml")):
+        stem = path.stem
+        if stem != "dsdict" and not stem.startswith("dsdict-"):
+            continue
+        language = stem.removeprefix("dsdict").removeprefix("-")
+        data = _yaml(path, "dictionary", bank)
+        entries: dict[str, tuple[str, ...]] = {}
+        for item in data.get("entries") or []:
+            if not isinstance(item, dict):
+                raise BankError(f"voicebank '{bank}': {path.name} entries must be mappings")
+            grapheme, phonemes = item.get("grapheme"), item.get("phonemes")
+            if not isinstance(grapheme, str) or not isinstance(phonemes, list) or not phonemes:
+                raise BankError(
+                    f"voicebank '{bank}': {path.name} entry {item!r:.60} needs grapheme and phonemes"
+                )
+            entries.setdefault(grapheme, tuple(str(p) for p in phonemes))
+        replacements: dict[str, str] = {}
+        for item in data.get("replacements") or []:
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("from"), str)
+                or not isinstance(item.get("to"), str)
+            ):
+                raise BankError(f"voicebank '{bank}': {path.name} replacements need 'from' and 'to'")
+            replacements[item["from"]] = item["to"]
+        for item in data.get("symbols") or []:
+            if isinstance(item, dict) and isinstance(item.get("symbol"), str):
+                types.setdefault(item["symbol"].strip(), str(item.get("type", "consonant")).lower())
+        found[language] = DsDict(entries, replacements)
+    return found, types
 
 
 def _file_hash(path: Path, bank: str) -> str:
@@ -471,7 +498,7 @@ def read_bank(
             )
     if not vocoder.model.is_file():
         raise BankError(f"voicebank '{bank}': vocoder model {vocoder.model.name} is missing")
-    dictionary, types = _dictionary(root, bank)
+    dictionaries, types = _dictionaries(root, bank)
     predictors = {
         kind: found
         for kind in ("dur", "pitch", "variance")
@@ -483,7 +510,15 @@ def read_bank(
                 raise BankError(f"voicebank '{bank}': {predictor.folder.name}/{path.name} is missing")
     files = [acoustic, vocoder.model, *(p for pr in predictors.values() for p in (pr.linguistic, pr.model))]
     configs = json.dumps(
-        [config, sorted(phonemes.items()), sorted(languages.items()), sorted(dictionary.items())],
+        [
+            config,
+            sorted(phonemes.items()),
+            sorted(languages.items()),
+            sorted(
+                (k, sorted(v.entries.items()), sorted(v.replacements.items()))
+                for k, v in dictionaries.items()
+            ),
+        ],
         sort_keys=True,
         default=str,
     ).encode()
@@ -510,7 +545,7 @@ def read_bank(
         use_speed_embed=_flag(config, "useSpeedEmbed", False, bank, file),
         key_shift_range=pitch_range,
         vocoder=vocoder,
-        dictionary=dictionary,
+        dictionaries=dictionaries,
         symbol_types=types,
         predictors=predictors,
         identity=identity,

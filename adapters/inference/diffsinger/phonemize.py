@@ -2,12 +2,13 @@
 
 Tried in order for each lyric:
 
-1. the bank's dictionary (``dsdict.yaml`` ``entries``: grapheme -> phonemes), as written,
-   then in lower case;
+1. the bank's dictionary for the language (``dsdict-<language>.yaml``, else ``dsdict.yaml``;
+   its ``entries``: grapheme -> phonemes), as written, then in lower case;
 2. the shared G2P (pyopenjtalk-plus for Japanese, CMUdict for English, our romaji table;
-   ``dawai.adapters.inference.g2p``), each phoneme then looked up in the bank's phoneme list
-   with the language's prefix first (``ja/a``, ``en/aa``: multilingual banks name phonemes
-   so) and bare after.
+   ``dawai.adapters.inference.g2p``), each phoneme renamed by that dictionary's
+   ``replacements`` when it has one, else looked up in the bank's phoneme list with the
+   language's prefix first (``ja/a``, ``en/aa``: multilingual banks name phonemes so) and
+   bare after.
 
 A phoneme the bank lacks makes the lyric unsingable: the caller (``core.singing.syllables``)
 turns that into a 400 naming the note and the lyric. ``SP`` and ``AP`` are never prefixed.
@@ -19,7 +20,7 @@ a vowel letter and a stop for any other.
 
 from __future__ import annotations
 
-from dawai.adapters.inference.diffsinger.bank import Bank
+from dawai.adapters.inference.diffsinger.bank import Bank, DsDict
 from dawai.core.singing.lyrics import G2P
 from dawai.core.singing.phonemes import BREATH, KINDS, SILENCE, PhonemeKind
 
@@ -74,16 +75,25 @@ class BankPhonemizer:
     def is_vowel(self, phoneme: str) -> bool:
         return self._kinds.get(phoneme) == "vowel"
 
+    def _dictionary(self, language: str) -> DsDict | None:
+        found = self._bank.dictionaries
+        return found.get(language) or found.get("")
+
     def _mapped(self, language: str, phoneme: str) -> str | None:
         if phoneme in (SILENCE, BREATH):
             return phoneme
+        dictionary = self._dictionary(language)
+        if dictionary is not None and phoneme in dictionary.replacements:
+            renamed = dictionary.replacements[phoneme]
+            return renamed if renamed in self._bank.phonemes else None
         for name in (f"{language}/{phoneme}", phoneme):
             if name in self._bank.phonemes:
                 return name
         return None
 
     def __call__(self, language: str, lyric: str) -> tuple[str, ...] | None:
-        entries = self._bank.dictionary
+        dictionary = self._dictionary(language)
+        entries = dictionary.entries if dictionary is not None else {}
         found = entries.get(lyric) or entries.get(lyric.lower())
         if found is not None:
             return found if all(p in self._kinds for p in found) else None
