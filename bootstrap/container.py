@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from dependency_injector import containers, providers
@@ -33,9 +33,11 @@ from dawai.bootstrap.lifecycle import Drains
 from dawai.core.agent.offline.hook import LocalAgentPlanner
 from dawai.core.agent.service import AgentService
 from dawai.core.chat import ChatService
+from dawai.core.errors import DawaiError
 from dawai.core.gateway import LLMGateway
 from dawai.core.generation.service import GenerateService
-from dawai.core.ghost.service import GhostTextHandle, GhostTextService, Learning
+from dawai.core.ghost.hybrid import HybridCompleter
+from dawai.core.ghost.service import EngineHealth, GhostTextHandle, GhostTextService, Learning
 from dawai.core.inference import build_completer
 from dawai.core.models import Audio
 from dawai.core.prompting import build_strategy
@@ -157,12 +159,40 @@ async def _closed_at_shutdown(store: Any) -> AsyncIterator[Any]:
 
 
 def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHandle:
-    """Ghost text over ``inference.ghost_text_engine``, built on first use."""
+    """Ghost text over ``inference.ghost_text_engine``, with the language model
+    ``ghost_text.lm_engine`` when ``ghost_text.engine`` is lm or hybrid, built on first use.
+    A model that does not build leaves the embedded engine alone, logged, and
+    ``/health`` degraded with the reason."""
     ghost = settings.ghost_text
     learning = Learning(ghost.store_text, ghost.feature_salt, ghost.half_life_days * DAY_SECONDS)
-    return GhostTextHandle(
-        lambda: GhostTextService([build_completer(catalog, settings)], feedback, learning=learning)
-    )
+    health = EngineHealth(ghost.engine, "off" if ghost.engine == "embedded" else "loading")
+
+    def build() -> GhostTextService:
+        embedded = build_completer(catalog, settings)
+        engines: list[Any] = [embedded]
+        if ghost.engine != "embedded":
+            try:
+                lm = build_completer(catalog, settings, ghost.lm_engine)
+            except Exception as exc:  # any failure to load leaves the embedded engine serving
+                health.lm = "degraded"
+                health.reason = str(exc.detail) if isinstance(exc, DawaiError) else type(exc).__name__
+                structlog.get_logger("dawai.ghost_text").warning(
+                    "ghost_lm_unavailable", engine=ghost.lm_engine, reason=health.reason
+                )
+            else:
+                mode: Literal["lm", "hybrid"] = "lm" if ghost.engine == "lm" else "hybrid"
+                hybrid = HybridCompleter(
+                    embedded,
+                    lm,
+                    deadline=ghost.lm_deadline_ms / 1000,
+                    mode=mode,
+                    late_entries=ghost.lm_late_entries,
+                )
+                engines = [hybrid]
+                health.lm, health.counts = "ready", hybrid.stats.counts
+        return GhostTextService(engines, feedback, learning=learning)
+
+    return GhostTextHandle(build, health)
 
 
 def _drains(settings: Settings, streams: StreamDrain) -> Drains:

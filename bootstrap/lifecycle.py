@@ -6,7 +6,8 @@ problem (a fallback or alias that routes nowhere) and each provider whose TLS ce
 are not verified (``verify = false``), checks the private parts of dependencies the
 providers rely on (those whose library loads cheaply now, each SDK's when it loads; a
 changed one is logged, reported by ``/health`` and served by its public path:
-docs/adr/0021), opens the container's resources and settles the heap (docs/adr/0009);
+docs/adr/0021), opens the container's resources, starts loading ghost text when a
+language model is configured, and settles the heap (docs/adr/0009);
 shutdown closes the resources (SDK clients, Redis).
 
 ``Drains`` is the registry of long-running things the server lets finish when it is asked
@@ -130,6 +131,8 @@ async def start(container: Any) -> None:
             log.warning("tls_verification_off", provider=name, setting=f"providers.{name}.verify")
     container.internal_checks()  # each one found changed is logged as it is found
     await _maybe_await(container.init_resources())
+    if container.settings().ghost_text.engine != "embedded":
+        container.ghost_text().preload()  # /health tells soon whether the model loaded
     settle = container.heap_settler()
     if settle is not None:
         settle()

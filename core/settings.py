@@ -298,6 +298,15 @@ class GhostTextSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
     max_features: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 500  # per user
     max_phrases: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 200  # per user
     max_users: Annotated[int, msgspec.Meta(ge=1, le=10_000_000)] = 100_000  # SQLite only
+    # "embedded": the engine inference.ghost_text_engine names alone; "hybrid": it and the
+    # language model lm_engine names, the model merged when it answers within
+    # lm_deadline_ms; "lm": the model alone (the embedded engine when it fails). A model
+    # that does not load leaves the embedded engine, with /health degraded (docs/adr/0033).
+    engine: Literal["embedded", "lm", "hybrid"] = "embedded"
+    lm_engine: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "lm"
+    lm_deadline_ms: Annotated[float, msgspec.Meta(gt=0, le=10_000)] = 50.0
+    # Late model answers kept for the same question asked again.
+    lm_late_entries: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
 
 
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -118,6 +118,12 @@ def _embedded_completer(config: EngineConfig) -> TextCompleter:
     return EmbeddedCompleter(pronouncer)
 
 
+def _lm_completer(config: EngineConfig) -> TextCompleter:
+    from dawai.adapters.inference.lm import OnnxLMCompleter
+
+    return OnnxLMCompleter(config)
+
+
 class GhostTextPlugin:
     @hookimpl
     def register_text_completers(self, register: Callable[..., None]) -> None:
@@ -126,6 +132,12 @@ class GhostTextPlugin:
             _embedded_completer,
             description="Embedded ghost text: word and character n-grams over a shipped corpus, "
             "the chord table, CMUdict and OpenJTalk rhymes; no model",
+        )
+        register(
+            "lm",
+            _lm_completer,
+            description="A decoder exported by Hugging Face optimum (model.onnx with past_key_values, "
+            "tokenizer.json, config.json) on onnxruntime with a KV cache; [engines.lm] folder",
         )
 
 

@@ -133,6 +133,18 @@ class RateLimitsOut(msgspec.Struct, frozen=True):
     fallback: bool
 
 
+class GhostTextHealthOut(msgspec.Struct, frozen=True):
+    """``ghost_text.engine`` and the language model's state: off, loading, ready, or
+    degraded (with the reason; the embedded engine answers alone); what it did so far."""
+
+    engine: str
+    lm: Literal["off", "loading", "ready", "degraded"]
+    reason: str | None = None
+    # Since start, once the model is ready: answers it was merged into, work that missed the
+    # deadline, late answers used, failures, refusals while busy, late work cancelled.
+    counts: dict[str, int] | None = None
+
+
 class HealthResponse(msgspec.Struct, frozen=True):
     status: Literal["ok", "degraded"]
     version: str
@@ -145,6 +157,7 @@ class HealthResponse(msgspec.Struct, frozen=True):
     # Voices that cannot sing (a broken voicebank), and voices singing with a caveat.
     voices_failed: dict[str, str] = {}
     voice_warnings: dict[str, str] = {}
+    ghost_text: GhostTextHealthOut = GhostTextHealthOut("embedded", "off")
 
 
 class StreamErrorInfo(msgspec.Struct, frozen=True):

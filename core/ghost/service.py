@@ -38,7 +38,7 @@ from dawai.core.models import CompletionCandidate, CompletionQuery, FeedbackEven
 from dawai.ports.completion import TextCompleter
 from dawai.ports.stores import FeedbackStore
 
-__all__ = ["GhostReply", "GhostTextHandle", "GhostTextService", "Learning"]
+__all__ = ["EngineHealth", "GhostReply", "GhostTextHandle", "GhostTextService", "Learning"]
 
 log = logging.getLogger(__name__)
 MAX_CANDIDATES = 5
@@ -175,6 +175,10 @@ class GhostTextService:
     async def forget(self, user_id: str) -> bool:
         """Remove everything kept about ``user_id``; whether there was anything."""
         self._cache.forget(user_id)
+        for engine in self._engines:
+            forget = getattr(engine, "forget", None)
+            if callable(forget):
+                forget(user_id)
         return await self._feedback.forget(user_id)
 
     def _elapsed(self, started: float) -> float:
@@ -205,14 +209,37 @@ def _overlay(phrases: tuple[str, ...], before: str) -> list[CompletionCandidate]
     return found
 
 
+@dataclass(slots=True)
+class EngineHealth:
+    """What ``/health`` says of ghost text: the configured ``engine`` (embedded, lm,
+    hybrid) and the language model's state: ``off`` (not configured), ``loading`` (not
+    built yet), ``ready``, or ``degraded`` with the ``reason`` (the embedded engine
+    answers alone), and once ready, what the model did so far (``counts``)."""
+
+    engine: str = "embedded"
+    lm: Literal["off", "loading", "ready", "degraded"] = "off"
+    reason: str | None = None
+    # The hybrid engine's live counters once it is built (merged, late, busy, ...).
+    counts: Callable[[], dict[str, int]] | None = None
+
+
 class GhostTextHandle:
     """The service, built on first use off the event loop (loading the pronouncing
-    dictionaries and the corpus takes a second or two), once."""
+    dictionaries and the corpus takes a second or two), once. ``preload`` starts building
+    it now (at start-up when a language model is configured, so ``/health`` soon tells
+    whether it loaded)."""
 
-    def __init__(self, build: Callable[[], GhostTextService]) -> None:
+    def __init__(self, build: Callable[[], GhostTextService], health: EngineHealth | None = None) -> None:
         self._build = build
         self._service: GhostTextService | None = None
         self._lock = asyncio.Lock()
+        self.health = health or EngineHealth()
+        self._preload: asyncio.Task[GhostTextService] | None = None
+
+    def preload(self) -> None:
+        if self._preload is None and self._service is None:
+            self._preload = asyncio.ensure_future(self.service())
+            self._preload.add_done_callback(_log_preload_failure)
 
     @property
     def ready(self) -> bool:
@@ -224,3 +251,8 @@ class GhostTextHandle:
                 if self._service is None:
                     self._service = await asyncio.to_thread(self._build)
         return self._service
+
+
+def _log_preload_failure(task: asyncio.Task[GhostTextService]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("ghost_text_preload_failed error=%s", type(task.exception()).__name__)

@@ -11,8 +11,15 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
 from dawai.adapters.http.route_set import API_PREFIXES, ROOT, Access, RateClass, RouteSet
-from dawai.adapters.http.schemas import HealthResponse, InternalOut, PluginOut, RateLimitsOut
+from dawai.adapters.http.schemas import (
+    GhostTextHealthOut,
+    HealthResponse,
+    InternalOut,
+    PluginOut,
+    RateLimitsOut,
+)
 from dawai.adapters.internals import Verdict, plugin_states
+from dawai.core.ghost.service import EngineHealth
 from dawai.core.routing import ModelRouter
 from dawai.plugins.manager import PluginHost
 
@@ -29,11 +36,14 @@ def health_report(
     internals: Callable[[], Sequence[Verdict]] = lambda: (),
     rate_limits: Callable[[], Mapping[str, Any]] = lambda: {"storage": "memory", "fallback": False},
     voices: Callable[[], tuple[Mapping[str, str], Mapping[str, str]]] = lambda: ({}, {}),
+    ghost_text: Callable[[], EngineHealth] = EngineHealth,
 ) -> HealthResponse:
     """``degraded`` when a plugin failed, a private part of a dependency changed shape
     (``internals``: its plugins say so too, with the reason), the rate limits' Redis is
-    away (``rate_limits.fallback``: each process counts alone meanwhile), or a voice cannot
-    sing or sings with a caveat (``voices``: failed and warned voices, builds nothing)."""
+    away (``rate_limits.fallback``: each process counts alone meanwhile), a voice cannot
+    sing or sings with a caveat (``voices``: failed and warned voices, builds nothing), or
+    the ghost-text language model did not load (``ghost_text.lm``: the embedded engine
+    answers alone)."""
     catalog = plugin_host.catalog
     verdicts = list(internals())
     plugins = [
@@ -41,10 +51,12 @@ def health_report(
         for i, status, warnings in plugin_states(plugin_host.infos.values(), verdicts)
     ]
     limits = rate_limits()
+    ghost = ghost_text()
     degraded = (
         any(p.status in ("failed", "degraded") for p in plugins)
         or any(v.status == "degraded" for v in verdicts)
         or bool(limits["fallback"])
+        or ghost.lm == "degraded"
     )
     failed, warned = voices()
     degraded = degraded or bool(failed) or bool(warned)
@@ -59,6 +71,9 @@ def health_report(
         rate_limits=RateLimitsOut(limits["storage"], bool(limits["fallback"])),
         voices_failed=dict(failed),
         voice_warnings=dict(warned),
+        ghost_text=GhostTextHealthOut(
+            ghost.engine, ghost.lm, ghost.reason, ghost.counts() if ghost.counts is not None else None
+        ),
     )
 
 
@@ -72,6 +87,7 @@ def _report(container: Any) -> Callable[[], HealthResponse]:
         container.internal_checks,
         container.rate_limits().state,
         lambda: (container.singing_service().failures(), container.singing_service().warnings()),
+        lambda: container.ghost_text().health,
     )
 
 
