@@ -105,6 +105,9 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_SING_RENDERS": (("singing", "concurrent_renders"), str),
     "DAWAI_SING_QUEUE": (("singing", "queued_renders"), str),
     "DAWAI_AUDIO_CACHE_BYTES": (("singing", "cache_max_bytes"), str),
+    "DAWAI_SING_JOBS": (("singing", "jobs_max"), str),
+    "DAWAI_SING_JOBS_PER_CLIENT": (("singing", "jobs_per_client"), str),
+    "DAWAI_SING_JOB_TTL": (("singing", "jobs_ttl"), str),
     "DAWAI_REDIS_URL": (("redis_url",), str),
 }
 

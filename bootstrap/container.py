@@ -19,6 +19,7 @@ from dawai.adapters.http.metrics import HttpMetrics
 from dawai.adapters.http.rate_limit import RateLimits, parse_limit
 from dawai.adapters.http.route_set import RateClass
 from dawai.adapters.internals import Verdict, verdicts
+from dawai.adapters.render_jobs import InProcessRenderJobs
 from dawai.adapters.stores import (
     MemoryAudioCache,
     MemorySummaryStore,
@@ -117,6 +118,12 @@ async def _singing_lifetime(service: SingingService) -> AsyncIterator[SingingSer
     await service.aclose()
 
 
+async def _render_jobs_lifetime(jobs: InProcessRenderJobs) -> AsyncIterator[InProcessRenderJobs]:
+    """Stops every unfinished render job at shutdown."""
+    yield jobs
+    await jobs.aclose()
+
+
 async def _pool_lifetime(pool: ProviderPool) -> AsyncIterator[ProviderPool]:
     """Closes every SDK client (and its connection pool) at shutdown."""
     yield pool
@@ -195,9 +202,10 @@ def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHan
     return GhostTextHandle(build, health)
 
 
-def _drains(settings: Settings, streams: StreamDrain) -> Drains:
+def _drains(settings: Settings, streams: StreamDrain, render_jobs: InProcessRenderJobs) -> Drains:
     drains = Drains(settings.http.drain_timeout)
     drains.add("streams", streams)
+    drains.add("render_jobs", render_jobs)
     return drains
 
 
@@ -266,8 +274,6 @@ class Container(containers.DeclarativeContainer):
 
     # Open SSE streams, let finish when the server begins to stop, then ended in-band.
     stream_drain = providers.Singleton(StreamDrain)
-    # Everything the server drains on SIGTERM (bootstrap/lifecycle.py): add long-running work here.
-    drains = providers.Singleton(_drains, settings, stream_drain)
 
     # The one way a feature reaches a model: routing, keys, retries, fallbacks, timeouts.
     llm_gateway = providers.Singleton(LLMGateway, router=model_router, pool=provider_pool, settings=settings)
@@ -304,6 +310,12 @@ class Container(containers.DeclarativeContainer):
         report=providers.Object(_voice_report),
     )
     singing_lifetime = providers.Resource(_singing_lifetime, singing_service)
+    # Render jobs (/diffsinger/jobs) in this worker, over the same service and its slots.
+    render_jobs = providers.Singleton(InProcessRenderJobs, singing_service, settings.provided.singing)
+    render_jobs_lifetime = providers.Resource(_render_jobs_lifetime, render_jobs)
+
+    # Everything the server drains on SIGTERM (bootstrap/lifecycle.py): add long-running work here.
+    drains = providers.Singleton(_drains, settings, stream_drain, render_jobs)
 
 
 def build_container(settings: Settings, plugin_host: PluginHost | None = None) -> Container:

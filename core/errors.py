@@ -13,6 +13,7 @@ import msgspec
 
 __all__ = [
     "BrokenVoice",
+    "Conflict",
     "DawaiError",
     "FieldError",
     "InvalidInput",
@@ -21,6 +22,7 @@ __all__ = [
     "NotFound",
     "Overloaded",
     "RateLimited",
+    "RenderCancelled",
     "ServerShuttingDown",
     "TooLarge",
     "UnstructuredReply",
@@ -60,6 +62,23 @@ class InvalidInput(DawaiError):
 
 class NotFound(DawaiError):
     title = "Not found"
+
+
+class Conflict(DawaiError):
+    """The resource is not in a state that allows this yet: a render job's audio asked for
+    while it still runs, or after it failed or was cancelled."""
+
+    title = "Not ready"
+
+
+class RenderCancelled(DawaiError):
+    """A render was cancelled: raised by a progress callback (``ProgressCallback``) to stop
+    the voice between stages or chunks, and let through by the voice."""
+
+    title = "Render cancelled"
+
+    def __init__(self, detail: str = "The render was cancelled.") -> None:
+        super().__init__(detail)
 
 
 class TooLarge(DawaiError):

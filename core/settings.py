@@ -254,6 +254,14 @@ class SingingSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     queued_renders: Annotated[int, msgspec.Meta(ge=0, le=10_000)] = 16
     # The phrase cache's bound, in bytes of WAV (in Redis too, when redis_url is set).
     cache_max_bytes: Annotated[int, msgspec.Meta(ge=1)] = 256 * 1024 * 1024
+    # Render jobs (/diffsinger/jobs), per worker: jobs held at once (finished ones make
+    # room first), unfinished jobs one client may have, finished jobs' audio kept (bytes of
+    # WAV, then the oldest go) and for how long. A stopping server lets unfinished jobs run
+    # for http.drain_timeout.
+    jobs_max: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 256
+    jobs_per_client: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 4
+    jobs_audio_bytes: Annotated[int, msgspec.Meta(ge=1)] = 256 * 1024 * 1024
+    jobs_ttl: Annotated[float, msgspec.Meta(gt=0, le=7 * 24 * 3600)] = 600.0
 
 
 class VoiceSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

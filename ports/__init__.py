@@ -13,6 +13,7 @@ from dawai.ports.llm import (
     ProviderFactory,
 )
 from dawai.ports.prompt import PromptStrategy
+from dawai.ports.render_jobs import RenderJob, RenderJobs
 from dawai.ports.singing import ProgressCallback, SingingSynthesizer, VoiceConfig, VoiceFactory
 from dawai.ports.stores import AudioCache, FeedbackStore, SummaryStore
 
@@ -29,6 +30,8 @@ __all__ = [
     "PromptStrategy",
     "ProviderConfig",
     "ProviderFactory",
+    "RenderJob",
+    "RenderJobs",
     "SingingSynthesizer",
     "SummaryStore",
     "TextCompleter",

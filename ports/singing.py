@@ -38,6 +38,10 @@ class SingingSynthesizer(Protocol):
     start, lyrics NFC; ``dawai.core.singing.score``) and must keep the event loop free:
     heavy work goes to a thread or process of the voice's own, bounded. It returns mono
     float32 audio as long as the last note's end, within one hop (512 samples at 44.1 kHz).
+
+    ``progress``, when given, is told of each stage and, in a long stage, of its chunks;
+    it may be called from any thread. It may raise ``RenderCancelled`` (a cancelled render
+    job): the voice stops its work there and lets the error through.
     """
 
     def voices(self) -> list[VoiceInfo]: ...

@@ -43,6 +43,7 @@ HANDLER_REASONS: dict[int, str] = {
     400: "A field holds a value the server refuses, or the model routes nowhere; `errors` names the field.",
     401: "No usable provider key: send one in `apiKeys` (or `apiKey`), or configure it on the server.",
     404: "No such resource.",
+    409: "Not ready for this: a render job still running, failed or cancelled; `detail` says which.",
     413: "The request asks for more than a configured limit allows; `detail` names the setting.",
     429: "The upstream provider is rate limiting; `Retry-After` says when to try again.",
     502: "The upstream provider failed or answered something unusable.",
@@ -79,9 +80,11 @@ _EVENT_STREAM = (
 )
 
 
-def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """The ``responses=`` of a route whose handler can raise these statuses."""
-    return {status: _problem_spec(HANDLER_REASONS[status]) for status in statuses}
+def problem_responses(*statuses: int, reasons: Mapping[int, str] | None = None) -> dict[int, ResponseSpec]:
+    """The ``responses=`` of a route whose handler can raise these statuses; ``reasons``
+    describes a status where the usual sentence (``HANDLER_REASONS``) would not fit."""
+    reasons = reasons or {}
+    return {status: _problem_spec(reasons.get(status) or HANDLER_REASONS[status]) for status in statuses}
 
 
 def event_stream(events: Any, description: str = "The reply as Server-Sent Events.") -> ResponseSpec:

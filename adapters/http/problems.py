@@ -18,6 +18,7 @@ from litestar.types import ExceptionHandlersMap
 
 from dawai.adapters.http.context import request_id_of
 from dawai.core.errors import (
+    Conflict,
     DawaiError,
     InvalidInput,
     MissingCredentials,
@@ -25,6 +26,7 @@ from dawai.core.errors import (
     NotFound,
     Overloaded,
     RateLimited,
+    RenderCancelled,
     ServerShuttingDown,
     TooLarge,
     UpstreamError,
@@ -52,6 +54,8 @@ _STATUS = (
     (InvalidInput, 400),
     (MissingCredentials, 401),
     (NotFound, 404),
+    (Conflict, 409),
+    (RenderCancelled, 409),
     (TooLarge, 413),
     (RateLimited, 429),
     (UpstreamError, 502),

@@ -27,6 +27,8 @@ __all__ = [
     "HealthResponse",
     "HistoryItem",
     "InternalOut",
+    "JobEvent",
+    "JobOut",
     "ModelOut",
     "ModelsResponse",
     "NoteIn",
@@ -346,6 +348,27 @@ class VoiceOut(msgspec.Struct, frozen=True):
 class CacheCleared(msgspec.Struct, frozen=True):
     cleared: int
     freedBytes: int
+
+
+class JobOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A render job (``/diffsinger/jobs/{id}``) as its owner sees it now."""
+
+    id: str
+    voice: str
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    stage: str  # "queued", the voice's stages ("phonemes", "pitch", "audio"), the final state
+    progress: Annotated[float, msgspec.Meta(ge=0, le=1)]
+    seconds: float  # the audio's length: the last note's end
+    createdAt: float  # Unix time
+    finishedAt: float | None = None
+    cache: Literal["hit", "miss"] | None = None
+    audioBytes: int = 0
+    renderMs: float | None = None
+    error: StreamErrorInfo | None = None  # failed: the problem, as an error event carries it
+
+
+class JobEvent(JobOut, frozen=True, kw_only=True, tag="status"):
+    """One event of a job's progress stream: the job after a change."""
 
 
 class VoiceHealth(msgspec.Struct, frozen=True):

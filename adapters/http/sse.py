@@ -124,20 +124,26 @@ async def sse_response(
     *,
     encode: Encoder | None = None,
     headers: dict[str, str] | None = None,
+    drains: bool = True,
 ) -> Response[Any]:
     """The response for a streamed route: ``stream``'s items as SSE frames (``encode``;
     by default ``chat_frames``), heartbeats every ``heartbeat`` seconds of silence, then
     ``[DONE]``. Awaited by the handler: a failure before the stream opens raises here
-    (the problem document), a client gone meanwhile is a bare 499."""
+    (the problem document), a client gone meanwhile is a bare 499. ``drains=False``: the
+    server stopping does not end the stream; its source does (a render job's progress,
+    which the job runner ends when it stops)."""
     try:
-        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY)  # the server stopping: a 503
+        # the server stopping: a 503
+        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY) if drains else None
         opened = await _opening(stream, request.receive, heartbeat, drain)
     except BaseException:
         await stream.aclose()
         raise
     if opened is _CLIENT_GONE:
         return Response(b"", status_code=499)
-    return SSEResponse(stream, opened, heartbeat, headers=headers or SSE_HEADERS, encode=encode)
+    return SSEResponse(
+        stream, opened, heartbeat, headers=headers or SSE_HEADERS, encode=encode, drains=drains
+    )
 
 
 def frame(payload: Any) -> bytes:
@@ -274,11 +280,13 @@ class SSEResponse(Stream):
         heartbeat: float,
         headers: dict[str, str] | None = None,
         encode: Encoder | None = None,
+        drains: bool = True,
     ) -> None:
         super().__init__((), media_type="text/event-stream", headers=headers)
         self._events = (stream, opened, heartbeat, encode or chat_frames)
+        self._drains = drains
 
     def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **kwargs: Any) -> Any:
         head = super().to_asgi_response(app, request, **kwargs)
-        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY)
+        drain = request.app.state.get(STREAM_DRAIN_STATE_KEY) if self._drains else None
         return _SSEApp(head, *self._events, drain)

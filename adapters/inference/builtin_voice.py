@@ -86,10 +86,14 @@ class BuiltinVoice:
         )
         if progress:
             progress(SynthesisProgress("pitch", 0.2))
-        samples = self._renderer.render(frame_params(alignment, f0), seed=request.seed or 0)
-        if progress:
-            progress(SynthesisProgress("audio", 1.0))
-        return samples
+        on_chunk = None
+        if progress is not None:
+            report = progress
+
+            def on_chunk(done: float) -> None:  # between chunks: where a cancelled job stops
+                report(SynthesisProgress("audio", 0.2 + 0.8 * done))
+
+        return self._renderer.render(frame_params(alignment, f0), seed=request.seed or 0, on_chunk=on_chunk)
 
     async def synthesize(self, request: SynthesisRequest, progress: ProgressCallback | None = None) -> Audio:
         loop = asyncio.get_running_loop()

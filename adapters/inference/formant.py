@@ -16,6 +16,7 @@ Chunks of ``CHUNK_FRAMES`` frames bound the memory a render takes, whatever its 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -254,7 +255,11 @@ class FormantRenderer:
             self._bands[(centre, width)] = band
         return band
 
-    def render(self, params: FrameParams, seed: int = 0) -> NDArray[np.float32]:
+    def render(
+        self, params: FrameParams, seed: int = 0, on_chunk: Callable[[float], None] | None = None
+    ) -> NDArray[np.float32]:
+        """The samples; ``on_chunk`` is told the fraction done after each chunk (and may
+        raise to stop the render there)."""
         total = len(params.f0)
         if total == 0:
             return np.zeros(0, dtype=F32)
@@ -312,5 +317,7 @@ class FormantRenderer:
             for part in range(NFFT // HOP):
                 piece = blocks[:, part * HOP : (part + 1) * HOP].reshape(-1)
                 out[base + part * HOP : base + part * HOP + len(piece)] += piece
+            if on_chunk is not None:
+                on_chunk(c1 / len(ks))
         audio = out[zero : zero + samples]
         return (np.tanh(audio * F32(1.2)) / F32(np.tanh(1.2))).astype(F32)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
@@ -26,7 +27,17 @@ from dawai.core.singing.score import SingingLimits, cache_key, prepare
 from dawai.ports.singing import ProgressCallback, SingingSynthesizer
 from dawai.ports.stores import AudioCache
 
-__all__ = ["Rendered", "SingingService"]
+__all__ = ["Admitted", "Rendered", "SingingService"]
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """A request checked and in normal form, its phrase-cache key and the voice to sing it."""
+
+    request: SynthesisRequest
+    key: str
+    synth: SingingSynthesizer
+    voice: str  # the voice's id
 
 
 class Rendered(msgspec.Struct, frozen=True):
@@ -133,24 +144,39 @@ class SingingService:
 
     # -- rendering --------------------------------------------------------------------
 
-    async def synthesize(
-        self, request: SynthesisRequest, progress: ProgressCallback | None = None
-    ) -> Rendered:
-        began = time.perf_counter()
+    def admit(self, request: SynthesisRequest) -> Admitted:
+        """Check a request (its voice, speaker and limits) and put it in normal form;
+        raises ``NotFound``, ``InvalidInput`` or ``TooLarge``. Renders nothing."""
         synth, info = self.voice(request.voice)
         if request.speaker is not None and request.speaker not in info.speakers:
             known = ", ".join(info.speakers) or "none"
             raise NotFound(f"Voice '{info.id}' has no speaker '{request.speaker}' (speakers: {known}).")
         request = prepare(request, self.limits)
-        key = cache_key(f"{info.id}:{synth.identity()}", request)
-        cached = await self._cache.get(key)
-        if cached is not None:
-            return Rendered(cached, "hit", (time.perf_counter() - began) * 1000)
+        return Admitted(request, cache_key(f"{info.id}:{synth.identity()}", request), synth, info.id)
+
+    async def cached(self, admitted: Admitted) -> bytes | None:
+        return await self._cache.get(admitted.key)
+
+    def check_room(self) -> None:
+        """Raise ``Overloaded`` when every slot is taken and the queue is full."""
         if self._slots.locked() and self._waiting >= self._queue:
             raise Overloaded(
                 f"{self._waiting} renders are already waiting (singing.queued_renders); try again shortly.",
                 retry_after=self._settings.limits.busy_retry_after,
             )
+
+    async def render(
+        self,
+        admitted: Admitted,
+        progress: ProgressCallback | None = None,
+        started: Callable[[], None] | None = None,
+    ) -> Rendered:
+        """Render an admitted request in a slot (waiting for one, ``check_room`` first),
+        encode it and keep it in the phrase cache. ``started`` is called once the render
+        holds its slot. Cancelling the caller while it waits gives the place up; once it
+        renders, a voice stops early only when ``progress`` raises ``RenderCancelled``."""
+        began = time.perf_counter()
+        self.check_room()
         self._waiting += 1
         try:
             await self._slots.acquire()
@@ -158,19 +184,32 @@ class SingingService:
             self._waiting -= 1
         self._rendering += 1
         try:
+            if started is not None:
+                started()
             try:
-                audio = await synth.synthesize(request, progress)
+                audio = await admitted.synth.synthesize(admitted.request, progress)
             except BrokenVoice as exc:  # reported as failed; the other voices go on
-                self.failed[info.id] = exc.detail[:300]
-                self._report("voice_failed", info.id, self.failed[info.id])
+                self.failed[admitted.voice] = exc.detail[:300]
+                self._report("voice_failed", admitted.voice, self.failed[admitted.voice])
                 raise
-            self.failed.pop(info.id, None)  # its files were mended
+            self.failed.pop(admitted.voice, None)  # its files were mended
             wav = await asyncio.to_thread(self._encode, audio)
         finally:
             self._rendering -= 1
             self._slots.release()
-        await self._cache.put(key, wav)
+        await self._cache.put(admitted.key, wav)
         return Rendered(wav, "miss", (time.perf_counter() - began) * 1000)
+
+    async def synthesize(
+        self, request: SynthesisRequest, progress: ProgressCallback | None = None
+    ) -> Rendered:
+        began = time.perf_counter()
+        admitted = self.admit(request)
+        cached = await self.cached(admitted)
+        if cached is not None:
+            return Rendered(cached, "hit", (time.perf_counter() - began) * 1000)
+        rendered = await self.render(admitted, progress)
+        return Rendered(rendered.wav, "miss", (time.perf_counter() - began) * 1000)
 
     async def clear_cache(self) -> tuple[int, int]:
         return await self._cache.clear()

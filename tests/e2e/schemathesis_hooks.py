@@ -63,8 +63,10 @@ def unsingable_phrase(failure: Any, response: Any) -> bool:
     """A schema-valid synthesis body that breaks a rule no schema can state: notes that
     overlap, a lyric no G2P knows, ``+`` with nothing to extend, a pitch that ``keyShift``
     takes outside 0-127 (the documented 400, every ``errors`` field under ``notes``), or a
-    phrase longer than ``singing.max_render_seconds`` (the documented 413)."""
-    if not isinstance(failure, RejectedPositiveData) or not response.request.url.endswith("/synthesize"):
+    phrase longer than ``singing.max_render_seconds`` (the documented 413). A render job's
+    body is the same body."""
+    url = response.request.url
+    if not isinstance(failure, RejectedPositiveData) or not url.endswith(("/synthesize", "/jobs")):
         return False
     try:
         problem = json.loads(response.content)

@@ -332,14 +332,14 @@ def test_every_event_stream_route_holds_a_stream_slot():
 
     rules = SlotRules.of_routes(app.routes)
     streamed = [
-        path
+        (path, method)
         for path, item in schema["paths"].items()
-        for operation in item.values()
+        for method, operation in item.items()
         if isinstance(operation, dict)
         and "text/event-stream" in operation.get("responses", {}).get("200", {}).get("content", {})
     ]
     assert streamed, "no streamed route found"
-    for path in streamed:
+    for path, method in streamed:  # POST for chat and agent, GET for a render job's progress
         assert rules.for_documented(path) is Slot.STREAM, path
-        busy = schema["paths"][path]["post"]["responses"]["503"]
+        busy = schema["paths"][path][method]["responses"]["503"]
         assert "Retry-After" in busy["headers"]

@@ -99,6 +99,7 @@ def test_ports_are_protocols_one_role_per_file():
         "SummaryStore",
         "FeedbackStore",
         "AudioCache",
+        "RenderJobs",
     ):
         assert getattr(ports, name).__mro__[1:] and typing.Protocol in getattr(ports, name).__mro__
 

@@ -14,6 +14,7 @@ from dawai.adapters.http.routes import (
     health,
     metrics,
     models,
+    render_jobs,
     singing,
     summary,
 )
@@ -33,4 +34,5 @@ ROUTES: tuple[RouteSet, ...] = (
     singing.routes,
     singing.voice_routes,
     singing.health_routes,
+    render_jobs.routes,
 )
