@@ -45,6 +45,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from dawai.bootstrap.http_protocol import head_bounded_http_options
+    from dawai.bootstrap.metrics_dir import multiprocess_metrics
 
     settings = _serve_settings(args, os.environ)
     _check_startup(settings)
@@ -58,21 +59,23 @@ def _serve(args: argparse.Namespace) -> int:
         "timeout_graceful_shutdown": 10,
         **head_bounded_http_options(),  # a request head's size bounded at the socket
     }
-    if workers == 1 and not args.reload:
-        # Our own server object: on SIGTERM it ends open streams in-band first (ADR 14).
-        from dawai.bootstrap.server import serve_in_process
+    # With several workers, each writes its metrics where /metrics in any worker adds them up.
+    with multiprocess_metrics(os.environ, workers):
+        if workers == 1 and not args.reload:
+            # Our own server object: on SIGTERM it ends open streams in-band first (ADR 14).
+            from dawai.bootstrap.server import serve_in_process
 
-        return serve_in_process(settings, host, port, **options)
-    # Several workers or --reload: uvicorn's own supervisor, each worker importing the factory.
-    uvicorn.run(
-        "dawai.bootstrap.asgi:create",
-        factory=True,
-        host=host,
-        port=port,
-        workers=None if args.reload else workers,
-        reload=args.reload,
-        **options,
-    )
+            return serve_in_process(settings, host, port, **options)
+        # Several workers or --reload: uvicorn's own supervisor, each worker importing the factory.
+        uvicorn.run(
+            "dawai.bootstrap.asgi:create",
+            factory=True,
+            host=host,
+            port=port,
+            workers=None if args.reload else workers,
+            reload=args.reload,
+            **options,
+        )
     return 0
 
 

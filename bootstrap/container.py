@@ -47,6 +47,7 @@ from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
 from dawai.core.singing.service import SingingService
 from dawai.core.summaries import SummaryService
+from dawai.core.telemetry import CountedAudioCache, CountedSummaryStore
 from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution_version
 
 __all__ = ["Container", "build_container", "feedback_path"]
@@ -165,7 +166,7 @@ async def _closed_at_shutdown(store: Any) -> AsyncIterator[Any]:
     await store.aclose()
 
 
-def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHandle:
+def _ghost_text(catalog: Any, settings: Settings, feedback: Any, telemetry: Any) -> GhostTextHandle:
     """Ghost text over ``inference.ghost_text_engine``, with the language model
     ``ghost_text.lm_engine`` when ``ghost_text.engine`` is lm or hybrid, built on first use.
     A model that does not build leaves the embedded engine alone, logged, and
@@ -197,7 +198,7 @@ def _ghost_text(catalog: Any, settings: Settings, feedback: Any) -> GhostTextHan
                 )
                 engines = [hybrid]
                 health.lm, health.counts = "ready", hybrid.stats.counts
-        return GhostTextService(engines, feedback, learning=learning)
+        return GhostTextService(engines, feedback, learning=learning, telemetry=telemetry)
 
     return GhostTextHandle(build, health)
 
@@ -230,6 +231,10 @@ class Container(containers.DeclarativeContainer):
     provider_pool = providers.Singleton(ProviderPool, catalog, settings, heap_settler)
     provider_pool_lifetime = providers.Resource(_pool_lifetime, provider_pool)
 
+    # What GET /metrics shows (prometheus-client; multi-process with PROMETHEUS_MULTIPROC_DIR),
+    # and the core's Telemetry: the services below report to it.
+    http_metrics = providers.Singleton(HttpMetrics)
+
     prompt_strategy = providers.Singleton(build_strategy, catalog, settings.provided.llm.prompt_strategy)
 
     # Stores: in-process by default, Redis (shared by workers) when a URL is configured.
@@ -256,17 +261,18 @@ class Container(containers.DeclarativeContainer):
             RedisAudioCache, redis, max_bytes=settings.provided.singing.cache_max_bytes
         ),
     )
+    # The same two, their reads counted as hits and misses (dawai_cache_lookups_total).
+    counted_summary_store = providers.Singleton(CountedSummaryStore, summary_store, http_metrics)
+    counted_audio_cache = providers.Singleton(CountedAudioCache, audio_cache, http_metrics)
     # Project summaries (/api/update-summary) and their text in chat and agent prompts.
     summary_service = providers.Singleton(
-        SummaryService, summary_store, profile=settings.provided.summaries.key_profile
+        SummaryService, counted_summary_store, profile=settings.provided.summaries.key_profile
     )
 
-    ghost_text = providers.Singleton(_ghost_text, catalog, settings, feedback_store)
+    ghost_text = providers.Singleton(_ghost_text, catalog, settings, feedback_store, http_metrics)
 
     # Requests per client and route class (adapters/http/rate_limit.py), in Redis when set.
     rate_limits = providers.Singleton(_rate_limits, settings)
-    # What GET /metrics shows (prometheus-client; multi-process with PROMETHEUS_MULTIPROC_DIR).
-    http_metrics = providers.Singleton(HttpMetrics)
     rate_limits_lifetime = providers.Resource(_rate_limits_lifetime, rate_limits)
 
     # Open streams and renders per client and in all, against [limits] (adapters/http/concurrency.py).
@@ -276,7 +282,9 @@ class Container(containers.DeclarativeContainer):
     stream_drain = providers.Singleton(StreamDrain)
 
     # The one way a feature reaches a model: routing, keys, retries, fallbacks, timeouts.
-    llm_gateway = providers.Singleton(LLMGateway, router=model_router, pool=provider_pool, settings=settings)
+    llm_gateway = providers.Singleton(
+        LLMGateway, router=model_router, pool=provider_pool, settings=settings, telemetry=http_metrics
+    )
 
     chat_service = providers.Singleton(
         ChatService,
@@ -295,7 +303,7 @@ class Container(containers.DeclarativeContainer):
     agent_service = providers.Singleton(
         AgentService,
         gateway=llm_gateway,
-        summaries=summary_store,
+        summaries=counted_summary_store,
         settings=settings,
         local_planner=local_planner,
     )
@@ -305,9 +313,10 @@ class Container(containers.DeclarativeContainer):
         SingingService,
         catalog,
         settings,
-        audio_cache,
+        counted_audio_cache,
         encode=providers.Object(_wav_bytes),
         report=providers.Object(_voice_report),
+        telemetry=http_metrics,
     )
     singing_lifetime = providers.Resource(_singing_lifetime, singing_service)
     # Render jobs (/diffsinger/jobs) in this worker, over the same service and its slots.

@@ -8,7 +8,8 @@ providers rely on (those whose library loads cheaply now, each SDK's when it loa
 changed one is logged, reported by ``/health`` and served by its public path:
 docs/adr/0021), opens the container's resources, starts loading ghost text when a
 language model is configured, and settles the heap (docs/adr/0009);
-shutdown closes the resources (SDK clients, Redis).
+shutdown closes the resources (SDK clients, Redis) and, with several workers, drops
+the worker's live metrics.
 
 ``Drains`` is the registry of long-running things the server lets finish when it is asked
 to stop (``dawai.ports.draining.Drainable``): the container builds it with the open SSE
@@ -141,6 +142,7 @@ async def start(container: Any) -> None:
 
 async def stop(container: Any) -> None:
     await _maybe_await(container.shutdown_resources())
+    container.http_metrics().process_stopped()
 
 
 def app_for(container: Any, routes: Sequence[RouteSet] = ROUTES) -> Litestar:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any, TypeVar
@@ -49,9 +50,11 @@ from dawai.core.provider_pool import ProviderPool
 from dawai.core.routing import ModelRouter
 from dawai.core.settings import Settings
 from dawai.core.streams import EventStream
+from dawai.core.telemetry import NO_TELEMETRY, error_kind
 from dawai.core.upstream_slots import Release, UpstreamSlots
 from dawai.core.upstream_values import check_credentials
 from dawai.ports.llm import LLMProvider
+from dawai.ports.telemetry import Telemetry
 
 __all__ = [
     "BuildRequest",
@@ -143,7 +146,11 @@ class LLMGateway:
         settings: Settings,
         sleep: Sleep = asyncio.sleep,
         jitter: Callable[[], float] = random.random,
+        telemetry: Telemetry = NO_TELEMETRY,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        """``telemetry`` is told each stream attempt's time to first token and every failed
+        attempt, per provider."""
         # Requests in flight per provider ([providers.<name>] max_concurrency).
         self.upstream_slots = UpstreamSlots.of(settings)
         self._router = router
@@ -152,6 +159,8 @@ class LLMGateway:
         self._rel = settings.reliability
         self._sleep = sleep
         self._jitter = jitter
+        self._telemetry = telemetry
+        self._clock = clock
 
     # -- planning ----------------------------------------------------------------------
 
@@ -200,17 +209,24 @@ class LLMGateway:
         targets: list[Target],
         build: BuildRequest,
         attempt: Callable[[Target, LLMRequest], Awaitable[T]],
+        tried: list[str] | None = None,
     ) -> T:
         """``attempt`` each target in turn: retry a target while ``retry_delay`` allows,
-        then fall back to the next; raise the last failure when all are spent."""
+        then fall back to the next; raise the last failure when all are spent. Each
+        upstream failure is counted for its provider (a provider's own concurrency cap
+        being full is not one); ``tried`` gets each provider as it is tried."""
         last: DawaiError | None = None
         for target in targets:
             request = build(target.route)
+            if tried is not None:
+                tried.append(target.route.provider)
             tries = 0
             while True:
                 try:
                     return await attempt(target, request)
                 except (UpstreamError, RateLimited, UpstreamTimeout, Overloaded) as exc:
+                    if not isinstance(exc, Overloaded):
+                        self._telemetry.upstream_error(target.route.provider, error_kind(exc))
                     last = exc
                     delay = self.retry_delay(exc, tries)
                     if delay is None:
@@ -231,7 +247,8 @@ class LLMGateway:
                 reply = await target.provider.complete(request)
             return GatewayReply(reply.text, target.route, reply.usage, reply.finish_reason)
 
-        return await self._within_total(self._with_retries(targets, build, once))
+        tried: list[str] = []
+        return await self._within_total(self._with_retries(targets, build, once, tried), tried)
 
     async def complete_json(
         self, model: str, credentials: Credentials, build: BuildRequest, schema: dict[str, Any]
@@ -245,13 +262,16 @@ class LLMGateway:
                 value = await target.provider.complete_json(request, schema)
             return StructuredReply(value, target.route)
 
-        return await self._within_total(self._with_retries(targets, build, once))
+        tried: list[str] = []
+        return await self._within_total(self._with_retries(targets, build, once, tried), tried)
 
-    async def _within_total(self, reply: Awaitable[T]) -> T:
+    async def _within_total(self, reply: Awaitable[T], tried: list[str]) -> T:
         try:
             async with asyncio.timeout(self._rel.total_timeout):
                 return await reply
         except TimeoutError:
+            if tried:
+                self._telemetry.upstream_error(tried[-1], "timeout")
             raise UpstreamTimeout(f"No reply within {self._rel.total_timeout:g} s.") from None
 
     # -- streams ----------------------------------------------------------------------
@@ -291,28 +311,35 @@ class LLMGateway:
     async def _events(
         self, stream: GatewayStream, targets: list[Target], build: BuildRequest, opener: _Opener
     ) -> AsyncIterator[ChatEvent]:
+        tried: list[str] = []
         try:
             async with asyncio.timeout(self._rel.total_timeout):
                 target, upstream, buffered, release = await self._with_retries(
-                    targets, build, partial(self._open_once, opener)
+                    targets, build, partial(self._open_once, opener), tried
                 )
                 stream.route = target.route
                 finished = False
                 try:
-                    for event in buffered:
-                        finished = finished or isinstance(event, Finish)
-                        yield event
-                    async for event in upstream:
-                        finished = finished or isinstance(event, Finish)
-                        yield event
-                finally:
                     try:
-                        await _close(upstream)
+                        for event in buffered:
+                            finished = finished or isinstance(event, Finish)
+                            yield event
+                        async for event in upstream:
+                            finished = finished or isinstance(event, Finish)
+                            yield event
                     finally:
-                        release()
-                if not finished:
-                    raise UpstreamTruncated("The provider's stream ended before its stop signal.")
+                        try:
+                            await _close(upstream)
+                        finally:
+                            release()
+                    if not finished:
+                        raise UpstreamTruncated("The provider's stream ended before its stop signal.")
+                except (UpstreamError, RateLimited, UpstreamTimeout) as exc:  # after the first token
+                    self._telemetry.upstream_error(target.route.provider, error_kind(exc))
+                    raise
         except TimeoutError:
+            if tried:
+                self._telemetry.upstream_error(tried[-1], "timeout")
             raise UpstreamTimeout(f"The reply did not finish within {self._rel.total_timeout:g} s.") from None
 
     async def _open_once(
@@ -332,6 +359,7 @@ class LLMGateway:
     async def _first_token(
         self, opener: _Opener, target: Target, request: LLMRequest, release: Release
     ) -> tuple[Target, AsyncIterator[ChatEvent], list[ChatEvent], Release]:
+        started = self._clock()
         events, first_token_timeout = opener(target.provider, request)
         upstream = aiter(events)
         buffered: list[ChatEvent] = []
@@ -347,6 +375,7 @@ class LLMGateway:
                         ) from None
                     buffered.append(event)
                     if isinstance(event, TextDelta | Finish):
+                        self._telemetry.upstream_first_token(target.route.provider, self._clock() - started)
                         return target, upstream, buffered, release
         except TimeoutError:
             await _close(upstream)

@@ -58,14 +58,17 @@ def scripted_gateway(
     toml: str = "",
     tmp: Any = None,
     sleep: Callable[[float], Any] | None = None,
+    telemetry: Any = None,
 ) -> tuple[Any, Settings]:
     """An ``LLMGateway`` over in-memory providers (``tests/fakes/providers.py``), each
     registered as a plugin serving ``<name>-*`` models; ``toml`` (written under ``tmp``) and
     ``env`` configure it; returned with its settings. Backoff never waits unless ``sleep``
-    says otherwise; jitter is fixed."""
+    says otherwise; jitter is fixed; ``telemetry`` (a ``dawai.ports.telemetry.Telemetry``)
+    is told what the gateway reports."""
     from dawai.core.gateway import LLMGateway
     from dawai.core.provider_pool import ProviderPool
     from dawai.core.routing import ModelRouter
+    from dawai.core.telemetry import NO_TELEMETRY
     from tests.fakes.providers import factory_for
 
     env = dict(env or {})
@@ -88,6 +91,7 @@ def scripted_gateway(
         settings=settings,
         sleep=sleep or no_sleep,
         jitter=lambda: 1.0,
+        telemetry=telemetry or NO_TELEMETRY,
     )
     return gateway, settings
 

@@ -71,7 +71,14 @@ class HeadGuard:
             elif not message.get("more_body", False):
                 await send({"type": "http.response.body", "body": b""})
 
-        await self.app({**scope, "method": "GET", "state": state}, receive, send_without_body)
+        as_get = {**scope, "method": "GET", "state": state}
+        try:
+            await self.app(as_get, receive, send_without_body)
+        finally:
+            # The route Litestar matched, for the layers outside (metrics count a HEAD
+            # under its route's template, not as unmatched).
+            if "path_template" in as_get:
+                scope["path_template"] = as_get["path_template"]
 
 
 def _host_detail(hosts: list[bytes]) -> str:

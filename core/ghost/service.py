@@ -35,8 +35,10 @@ from dawai.core.ghost.ranker import rank
 from dawai.core.ghost.text import code_point_index, detect_language
 from dawai.core.ghost.typeahead import TypeaheadCache
 from dawai.core.models import CompletionCandidate, CompletionQuery, FeedbackEvent, TextAnalysis, UserFeedback
+from dawai.core.telemetry import NO_TELEMETRY
 from dawai.ports.completion import TextCompleter
 from dawai.ports.stores import FeedbackStore
+from dawai.ports.telemetry import Telemetry
 
 __all__ = ["EngineHealth", "GhostReply", "GhostTextHandle", "GhostTextService", "Learning"]
 
@@ -74,7 +76,10 @@ class GhostTextService:
         cache_entries: int = 1024,
         clock: Callable[[], float] = time.perf_counter,
         now: Callable[[], float] = time.time,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
+        """``telemetry`` is told each engine's time per completion and every typed-ahead
+        cache lookup."""
         if not engines:
             raise ValueError("GhostTextService needs at least one engine")
         self._engines = tuple(engines)
@@ -83,6 +88,7 @@ class GhostTextService:
         self._cache = TypeaheadCache(cache_entries)
         self._clock = clock
         self._now = now
+        self._telemetry = telemetry
 
     @property
     def engines(self) -> tuple[TextCompleter, ...]:
@@ -105,6 +111,7 @@ class GhostTextService:
         language = detect_language(before, query.language)
         scope = (query.user_id, language, tuple(sorted(query.context.items())), limit)
         cached = self._cache.get(scope, before, after)
+        self._telemetry.cache_lookup("ghost_typeahead", cached is not None)
         if cached is not None:
             return GhostReply(cached[:limit], self._elapsed(started), cached=True)
         local = CompletionQuery(
@@ -115,7 +122,7 @@ class GhostTextService:
             max_candidates=limit,
             user_id=query.user_id,
         )
-        asked = [engine.complete(local) for engine in self._engines]
+        asked = [self._timed(engine, local) for engine in self._engines]
         profile_read = self._feedback.profile(query.user_id) if query.user_id else _nothing()
         *groups, read = await asyncio.gather(*asked, profile_read, return_exceptions=True)
         found: list[list[CompletionCandidate]] = []
@@ -136,6 +143,13 @@ class GhostTextService:
         ranked = self._rank(found, limit, profile, before)
         self._cache.put(scope, before, after, ranked)
         return GhostReply(ranked, self._elapsed(started))
+
+    async def _timed(self, engine: TextCompleter, query: CompletionQuery) -> list[CompletionCandidate]:
+        started = self._clock()
+        try:
+            return await engine.complete(query)
+        finally:
+            self._telemetry.ghost_text(engine.name, self._clock() - started)
 
     def _rank(
         self,

@@ -24,8 +24,10 @@ from dawai.core.inference import build_voice
 from dawai.core.models import Audio, SynthesisRequest, VoiceInfo
 from dawai.core.settings import Settings
 from dawai.core.singing.score import SingingLimits, cache_key, prepare
+from dawai.core.telemetry import NO_TELEMETRY
 from dawai.ports.singing import ProgressCallback, SingingSynthesizer
 from dawai.ports.stores import AudioCache
+from dawai.ports.telemetry import Telemetry
 
 __all__ = ["Admitted", "Rendered", "SingingService"]
 
@@ -55,11 +57,13 @@ class SingingService:
         encode: Callable[[Audio], bytes],
         builder: Callable[[Catalog, Settings, str], SingingSynthesizer] = build_voice,
         report: Callable[[str, str, str], None] = lambda event, voice, error: None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         """``report(event, voice, error)`` is told of a voice that failed to build or close
-        (the composition root logs it)."""
+        (the composition root logs it); ``telemetry`` of each render's real-time factor,
+        under the voice's registered name."""
         self._catalog, self._settings, self._cache, self._encode = catalog, settings, cache, encode
-        self._builder, self._report = builder, report
+        self._builder, self._report, self._telemetry = builder, report, telemetry
         singing = settings.singing
         self.limits = SingingLimits(max_seconds=singing.max_render_seconds)
         self._slots = asyncio.Semaphore(singing.concurrent_renders)
@@ -68,6 +72,7 @@ class SingingService:
         self._rendering = 0
         self._built: dict[str, SingingSynthesizer] | None = None
         self._by_id: dict[str, tuple[SingingSynthesizer, VoiceInfo]] = {}
+        self._registered: dict[int, str] = {}  # id(synthesiser) -> its registered name
         self.failed: dict[str, str] = {}  # registered voice -> why its factory failed
 
     # -- voices -----------------------------------------------------------------------
@@ -84,6 +89,7 @@ class SingingService:
                     self._report("voice_failed", name, self.failed[name])
                     continue
                 self._built[name] = synth
+                self._registered[id(synth)] = name
                 for info in infos:
                     self._by_id.setdefault(info.id, (synth, info))
         return self._by_id
@@ -184,6 +190,7 @@ class SingingService:
             self._waiting -= 1
         self._rendering += 1
         try:
+            rendering = time.perf_counter()
             if started is not None:
                 started()
             try:
@@ -193,6 +200,7 @@ class SingingService:
                 self._report("voice_failed", admitted.voice, self.failed[admitted.voice])
                 raise
             self.failed.pop(admitted.voice, None)  # its files were mended
+            self._rendered(admitted.synth, audio, time.perf_counter() - rendering)
             wav = await asyncio.to_thread(self._encode, audio)
         finally:
             self._rendering -= 1
@@ -210,6 +218,11 @@ class SingingService:
             return Rendered(cached, "hit", (time.perf_counter() - began) * 1000)
         rendered = await self.render(admitted, progress)
         return Rendered(rendered.wav, "miss", (time.perf_counter() - began) * 1000)
+
+    def _rendered(self, synth: SingingSynthesizer, audio: Audio, seconds: float) -> None:
+        played = len(audio.samples) / 4 / audio.sample_rate if audio.sample_rate > 0 else 0.0
+        if seconds > 0 and played > 0:
+            self._telemetry.synthesis(self._registered.get(id(synth), "other"), played / seconds)
 
     async def clear_cache(self) -> tuple[int, int]:
         return await self._cache.clear()
