@@ -4,6 +4,7 @@ started on 127.0.0.1, waited for, measured (RSS) and stopped. Shared by the benc
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -84,9 +85,14 @@ def start_process(cmd: list[str], env: dict[str, str], ready: str) -> tuple[subp
     raise RuntimeError(f"{cmd} did not start")
 
 
-def start_fake(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """The loopback fake upstream (``tests/fakes/llm_upstream.py``) as a process, and its port."""
+def start_fake(
+    env: dict[str, str], replies: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """The loopback fake upstream (``tests/fakes/llm_upstream.py``) as a process, and its
+    port; ``replies`` maps a base model name to the reply text it sends."""
     command = [sys.executable, "-m", "tests.fakes.llm_upstream", "--port", "0"]
+    if replies:
+        command += ["--replies", json.dumps(replies)]
     proc, line = start_process(command, env, "PORT ")
     return proc, int(line.split()[1])
 

@@ -45,7 +45,8 @@ non-streamed request as a text block. A malformed structured request is a 400, a
 Run in-process with ``FakeUpstream().start()`` (a daemon thread with its own loop; with
 ``tls=`` a server-side ``ssl.SSLContext``, it serves HTTPS), or as a
 process for benchmarks: ``python -m tests.fakes.llm_upstream --port 0`` prints
-``PORT <n>`` on its first line and serves until SIGTERM. With ``frame_times`` set to a
+``PORT <n>`` on its first line and serves until SIGTERM (``--replies '{"name": "text"}'``
+fills ``replies``). With ``frame_times`` set to a
 dict, it records when each frame of a stream was written (``time.monotonic_ns()``, one
 clock for every process on the host), per model string: ``bench/agent_latency.py`` reads
 it against the client's arrival times.
@@ -801,7 +802,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Loopback fake LLM upstream (Anthropic, OpenAI, Gemini)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--replies", default="{}", help="a JSON object: base model name -> reply text (as ``replies``)"
+    )
     args = parser.parse_args(argv)
+    replies = json.loads(args.replies)
     try:
         import uvloop  # type: ignore[import-not-found]
 
@@ -812,6 +817,7 @@ def main(argv: list[str] | None = None) -> None:
     async def run() -> None:
         fake = FakeUpstream(host=args.host, port=args.port)
         fake.record = False  # a benchmark's millions of requests are not kept
+        fake.replies.update(replies)
         await fake.serve()
         gc.collect()
         gc.freeze()  # as dawai serve does (docs/adr/0009): no long collector pauses in the fake
