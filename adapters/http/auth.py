@@ -146,7 +146,7 @@ class TokenGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        needed = self.rules.for_path(scope.get("path", ""))
+        needed = self.rules.for_scope(scope)
         if not self.credentials:
             if needed is Access.ADMIN and not is_loopback(scope):
                 detail = (

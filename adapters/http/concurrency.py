@@ -112,7 +112,7 @@ class ConcurrencyGuard:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         counter = None
         if scope["type"] == "http":
-            counter = self.counters.get(self.rules.for_path(scope.get("path", "")))
+            counter = self.counters.get(self.rules.for_scope(scope))
         if counter is None:
             await self.app(scope, receive, send)
             return

@@ -131,7 +131,7 @@ class DrainGate:
         self._retry = ((b"retry-after", str(REFUSED_RETRY_AFTER).encode()),)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or self.rules.for_path(scope["path"]) is not OnShutdown.DRAIN:
+        if scope["type"] != "http" or self.rules.for_scope(scope) is not OnShutdown.DRAIN:
             await self.app(scope, receive, send)
             return
         if not self.drain.admit():

@@ -286,7 +286,7 @@ class RateLimitGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rate_class = self.rules.for_path(scope.get("path", ""))
+        rate_class = self.rules.for_scope(scope)
         if not self.limits.limited(rate_class):
             await self.app(scope, receive, send)
             return

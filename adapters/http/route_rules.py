@@ -9,6 +9,10 @@ included, and no list of paths is kept by hand (docs/adr/0018).
 A static path wins over parameterised ones (as Litestar routes); where parameterised paths
 overlap, the greatest value wins (the stricter rule). ``open_prefixes`` (the API docs) and
 everything under them get ``open_value``; a path no route serves gets ``default``.
+
+A request's path is read as Litestar routes it (``routed_path``: the root path cut off,
+slashes at the ends and in runs collapsed), so ``/api/admin/config/`` and
+``//api//admin/config`` fall under the rule of the route they reach.
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Generic, TypeVar
 
 from litestar.routes import HTTPRoute
+from litestar.utils import normalize_path
 
-__all__ = ["PathRules"]
+__all__ = ["PathRules", "routed_path"]
 
 V = TypeVar("V", bound=enum.IntEnum)
 
 # ``/{name:type}`` in a Litestar path; a ``path`` parameter takes the rest, slashes included.
 _PARAMETER = re.compile(r"/\{([^}:]+):([^}]+)\}")
+
+
+def routed_path(scope: Any) -> str:
+    """The path Litestar's router matches for ``scope`` (as its ``ASGIRouter`` reads it)."""
+    path: str = scope.get("path", "")
+    if root_path := scope.get("root_path", ""):
+        path = path.split(root_path, maxsplit=1)[-1]
+    return normalize_path(path)
 
 
 def _path_pattern(path: str) -> re.Pattern[str]:
@@ -73,8 +86,12 @@ class PathRules(Generic[V]):
     def _opened(self, path: str) -> bool:
         return any(path == p or path.startswith(p + "/") for p in self._open_prefixes)
 
+    def for_scope(self, scope: Any) -> V:
+        """The value for a request, by the path Litestar will route it to."""
+        return self.for_path(routed_path(scope))
+
     def for_path(self, path: str) -> V:
-        """The value for a request path."""
+        """The value for a path as Litestar routes it (``routed_path``)."""
         if self._opened(path):
             return self.open_value
         value = self._exact.get(path)

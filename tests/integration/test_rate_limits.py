@@ -185,3 +185,16 @@ def test_redis_back_after_the_retry_interval_is_used_again(redis_url):
     finally:
         for each in proxies:
             each.stop()
+
+
+def test_a_path_spelt_another_way_counts_in_its_routes_class():
+    async def run() -> None:
+        async with Served(limited_env()) as served:
+            # The chat class's 2/minute, however the path is written (GET on a POST route: 405, counted).
+            paths = ("/api/stream/chat/", "//api/stream/chat", "/api//stream/chat")
+            chat = [served.get(f"http://127.0.0.1{path}") for path in paths]
+            assert statuses(await asyncio.gather(*chat)).count(429) == 1
+            # The docs stay unlimited under any spelling.
+            assert statuses(await served.many(8, "http://127.0.0.1//schema/openapi.json/")) == [200] * 8
+
+    asyncio.run(run())

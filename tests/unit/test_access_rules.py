@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dawai.adapters.http.auth import AccessRules
+from dawai.adapters.http.route_rules import routed_path
 from dawai.adapters.http.route_set import Access
 
 RULES = AccessRules(
@@ -60,3 +61,15 @@ def test_any_segment_fills_a_parameter_and_no_more(x, y):
     assert RULES.for_path(f"/a/{x}/b/{y}/more") is Access.TOKEN
     expected = Access.TOKEN if x == "default" else Access.OPEN
     assert RULES.for_path(f"/voices/{x}") is expected
+
+
+def test_a_request_is_read_by_the_path_litestar_routes():
+    def scope(path: str, root_path: str = "") -> dict[str, str]:
+        return {"type": "http", "path": path, "root_path": root_path}
+
+    for path in ("/voices/default/", "//voices/default", "/voices//default", "/voices/default///"):
+        assert RULES.for_scope(scope(path)) is Access.TOKEN, path
+        assert routed_path(scope(path)) == "/voices/default"
+    assert RULES.for_scope(scope("/dawai/voices/default/", root_path="/dawai")) is Access.TOKEN
+    assert RULES.for_scope(scope("/dawai/voices/alto", root_path="/dawai")) is Access.OPEN
+    assert RULES.for_scope(scope("//health//")) is Access.OPEN
