@@ -31,6 +31,8 @@ MAX_DEPTH = 64
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n?(.*?)(?:```|\Z)", re.S)
 _NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _EXPONENT_CUT = re.compile(r"[eE][+-]?")
+# Python refuses int() of a longer digit string (sys.int_info.default_max_str_digits).
+_MAX_INT_DIGITS = 4_000
 _BARE = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
 _WORDS = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
 _ESCAPES = {'"': '"', "'": "'", "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
@@ -113,7 +115,9 @@ class _Reader:
             if self.pos >= self.end or _EXPONENT_CUT.fullmatch(self.text, self.pos):
                 raise _Cut  # 6 of 64, or 1e of 1e5: a number at the very end may be cut
             raw = number.group()
-            return (float(raw) if any(c in raw for c in ".eE") else int(raw)), True
+            if any(c in raw for c in ".eE") or len(raw) > _MAX_INT_DIGITS:
+                return float(raw), True  # an integer too long for int() is read as a float (inf)
+            return int(raw), True
         word = _BARE.match(self.text, self.pos)
         if word and word.group() in _WORDS:
             self.pos = word.end()

@@ -444,9 +444,14 @@ def _key_in(text: str) -> Key | None:
     return None
 
 
+_READ_CHARS: Final = 8_000
+
+
 def read_prompt(prompt: str) -> PromptReading:
     """What ``prompt`` says: genre (pop when it names none), part type, key, tempo, bars."""
-    normal = unicodedata.normalize("NFKC", prompt)
+    # NFKC can lengthen text many times over (one U+FDFA is 18 characters): read as much as
+    # a prompt may hold, not what a hostile one expands to.
+    normal = unicodedata.normalize("NFKC", prompt)[:_READ_CHARS]
     folded = normal.casefold()
     genre = _first(_GENRE_RE, _GENRE_OF, folded)
     part = _first(_TYPE_RE, _TYPE_OF, folded)

@@ -183,27 +183,51 @@ def bar_chords(
 
     A note counts in each bar it sounds in, for the time it sounds there; the bar's bass is
     its lowest note that sounds for at least a sixteenth of the bar (or its lowest note).
+    A note's first and last bars are measured; the bars between, which it fills, are one
+    run per note (counted in one sweep over the bars), so a long note costs no more than a
+    short one.
     """
     bar_length = grid.bar_seconds
     weights: dict[int, list[float]] = {}
     lowest: dict[int, int] = {}
     lowest_held: dict[int, int] = {}
+    runs: dict[int, list[tuple[int, int]]] = {}  # bar -> (pitch, +1 / -1): a run starts / ends
+
+    def count(bar: int, pitch: int, overlap: float) -> None:
+        weights.setdefault(bar, [0.0] * 12)[pitch % 12] += overlap
+        lowest[bar] = min(lowest.get(bar, 128), pitch)
+        if overlap >= bar_length / 16:
+            lowest_held[bar] = min(lowest_held.get(bar, 128), pitch)
+
     for note in notes:
         if note.duration <= 0:
             continue
-        start, end = note.time, note.time + note.duration
-        bar = grid.bar_at(start)
-        while bar <= max_bars:
+        start, end, pitch = note.time, note.time + note.duration, note.pitch
+        first = grid.bar_at(start)
+        if first > max_bars or (first - 1) * bar_length >= end:
+            continue
+        last = max(first, math.ceil(end / bar_length))  # the last bar that begins before the end
+        while last > first and (last - 1) * bar_length >= end:
+            last -= 1
+        while last < max_bars and last * bar_length < end:
+            last += 1
+        last = min(last, max_bars)
+        for bar in (first, last) if last > first else (first,):
             bar_start = (bar - 1) * bar_length
-            if bar_start >= end:
-                break
             overlap = min(end, bar_start + bar_length) - max(start, bar_start)
             if overlap > 0:
-                weights.setdefault(bar, [0.0] * 12)[note.pitch % 12] += overlap
-                lowest[bar] = min(lowest.get(bar, 128), note.pitch)
-                if overlap >= bar_length / 16:
-                    lowest_held[bar] = min(lowest_held.get(bar, 128), note.pitch)
-            bar += 1
+                count(bar, pitch, overlap)
+        if last - first > 1:
+            runs.setdefault(first + 1, []).append((pitch, 1))
+            runs.setdefault(last, []).append((pitch, -1))
+    if runs:
+        filling: dict[int, int] = {}  # pitch -> how many notes fill the bar with it
+        for bar in range(min(runs), max(runs)):
+            for pitch, change in runs.get(bar, ()):
+                filling[pitch] = filling.get(pitch, 0) + change
+            for pitch, notes_held in filling.items():
+                if notes_held:
+                    count(bar, pitch, notes_held * bar_length)
     chords = []
     named: dict[tuple[tuple[float, ...], int], Chord | None] = {}  # bars held alike are named once
     for bar in sorted(weights):

@@ -79,3 +79,13 @@ def test_a_truncated_plan_keeps_only_whole_actions(actions, stop):
     assert kept == actions[: len(kept)]
     if "summary" in value:
         assert value["summary"] == "done"
+
+
+def test_an_integer_longer_than_python_reads_is_a_float_not_an_error():
+    # int() refuses more than 4,300 digits; a hostile upstream's plan must not become a 500.
+    digits = "1" * 5000
+    assert loads_lenient(f'{{"pitch": {digits}, "velocity": -{digits},}}') == {
+        "pitch": float("inf"),
+        "velocity": float("-inf"),
+    }
+    assert loads_lenient(f"[{digits[:4000]},]") == [int(digits[:4000])]

@@ -23,7 +23,14 @@ from dawai.core.agent.context import AgentContext
 from dawai.core.agent.offline import lexicon as lx
 from dawai.core.agent.offline.commands import HANDLERS
 from dawai.core.agent.offline.reading import split_commands
-from dawai.core.agent.offline.replies import NEXT_STEPS, capabilities, provider_hint
+from dawai.core.agent.offline.replies import (
+    NEXT_STEPS,
+    capabilities,
+    full_plan,
+    provider_hint,
+    too_long,
+    too_many,
+)
 from dawai.core.agent.offline.state import Clause, PlanState
 from dawai.core.agent.validation import Dropped, PlanValidator, describe_dropped
 from dawai.core.settings import AgentSettings
@@ -36,6 +43,12 @@ _CARRIED: Final = frozenset(
     | {"quantise", "double", "halve", "apply", "put"}
 )
 _JA_AND_RE: Final = re.compile(r"^(.+?)と(.+?)(を.+)$")
+# Characters of one command (after NFKC, which can lengthen text) that are read. A command
+# is a sentence; the patterns that read one cost up to its length squared, so a longer
+# one is refused with a reason instead of read.
+MAX_COMMAND_CHARS: Final = 300
+# Reasons named in a plan's error; the rest are counted.
+_MAX_PROBLEMS: Final = 20
 _ALL: Final = lx.words(
     "all_tracks all_the_tracks every_track each_track everything 全トラック 全部のトラック "
     "すべてのトラック 全てのトラック"
@@ -54,10 +67,18 @@ class OfflinePlan(msgspec.Struct, frozen=True, kw_only=True):
     dropped: list[Dropped] = []
 
 
-def _clauses(prompt: str, state: PlanState) -> list[Clause]:
+def _clauses(prompt: str, state: PlanState, max_commands: int) -> list[Clause]:
     out: list[Clause] = []
-    for text in split_commands(prompt):
+    commands = split_commands(prompt)
+    for read, text in enumerate(commands):
+        if len(out) >= max_commands:  # more than a plan may hold actions: the rest are not read
+            state.cannot(too_many(len(commands) - read, max_commands))
+            break
         clause = Clause.of(text)
+        if len(clause.normal) > MAX_COMMAND_CHARS:
+            state.unknown = True
+            state.cannot(too_long(clause.text, MAX_COMMAND_CHARS))
+            continue
         every = _ALL.search(clause.folded)
         if every is not None and state.tracks.rows:  # "mute all tracks": one command per track
             for number in range(1, len(state.tracks.rows) + 1):
@@ -67,6 +88,7 @@ def _clauses(prompt: str, state: PlanState) -> list[Clause]:
                         sweep=True,
                     )
                 )
+            del out[max_commands:]
             continue
         both = _JA_AND_RE.match(clause.normal) if state.japanese else None
         if both is not None:  # 「ドラムとベースをミュート」: one command per track
@@ -89,10 +111,13 @@ class OfflinePlanner:
         the DAW (``context.currentTrack.id``), the target of a command that names none."""
         state = PlanState(prompt, context, current_track, self._limits.max_notes_per_action)
         verb = ""
-        clauses = _clauses(prompt, state)
+        clauses = _clauses(prompt, state, self._limits.max_actions)
         if not clauses:  # nothing but punctuation
             state.not_understood(Clause.of(prompt))
         for clause in clauses:
+            if len(state.actions) >= self._limits.max_actions:  # the validator would drop the rest
+                state.cannot(full_plan(self._limits.max_actions))
+                break
             handled = any(handler(state, clause) for handler in HANDLERS)
             if not handled and verb:
                 borrowed = Clause.of(f"{verb} {clause.normal}")
@@ -119,7 +144,9 @@ class OfflinePlanner:
             else:
                 kept.append(to_wire(checked))
         ja = state.japanese
-        problems = [p.in_(ja) for p in state.problems]
+        problems = [p.in_(ja) for p in state.problems[:_MAX_PROBLEMS]]
+        if len(state.problems) > _MAX_PROBLEMS:
+            problems.append(f"(+{len(state.problems) - _MAX_PROBLEMS})")
         if state.unknown:
             problems += [capabilities().in_(ja), provider_hint().in_(ja)]
         error = " ".join([*problems, describe_dropped(dropped, len(state.actions))]).strip()

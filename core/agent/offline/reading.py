@@ -204,9 +204,12 @@ def seed_in(text: str) -> int | None:
 
 
 # Where one command ends and the next begins: punctuation, "and"/"then", and the Japanese
-# て-form of a verb followed by more ("テンポを90にして、ドラムを追加").
+# て-form of a verb followed by more ("テンポを90にして、ドラムを追加"). The spaces before
+# "and" are read from the start of their run only, whole (possessive): a prompt of spaces
+# is one pass, not one pass per space.
 _SPLIT_RE: Final = re.compile(
-    r"[,;!?\n、。，．！？]+|\.(?!\d)|\s+(?:and\s+then|and\s+also|and|then|also|plus|&)\s+"
+    r"[,;!?\n、。，．！？]+|\.(?!\d)"
+    r"|(?<![^\S\n])[^\S\n]++(?:and\s+then|and\s+also|and|then|also|plus|&)\s+"
     r"|(?:そして|それから|その後|あとは|次に)|(?<=して)(?=\S)|(?<=したら)",
     re.IGNORECASE,
 )

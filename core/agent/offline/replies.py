@@ -43,6 +43,32 @@ def not_understood(command: str) -> Words:
     )
 
 
+def too_long(command: str, limit: int) -> Words:
+    shown = command[:37] + "..."
+    return Words(
+        f"The offline agent (model 'local') reads commands of up to {limit} characters; "
+        f'"{shown}" is longer.',
+        f"オフラインエージェント（model 'local'）が読めるのは{limit}文字までの指示です。"
+        f"「{shown}」は長すぎます。",
+    )
+
+
+def too_many(unread: int, limit: int) -> Words:
+    return Words(
+        f"The offline agent reads {limit} commands a prompt (one per track for 'all tracks'); "
+        f"{unread} more were not read.",
+        f"オフラインエージェントが1回に読む指示は{limit}個まで（「全トラック」はトラックごとに1個）です。"
+        f"残りの{unread}個は読んでいません。",
+    )
+
+
+def full_plan(limit: int) -> Words:
+    return Words(
+        f"The plan reached its limit of {limit} actions; the commands after that were not read.",
+        f"プランが上限の{limit}アクションに達したため、それ以降の指示は読んでいません。",
+    )
+
+
 def provider_hint() -> Words:
     return Words(
         f"For requests like this, use a provider model such as {PROVIDER_MODEL}, gpt-4 or gemini-2.5-pro "

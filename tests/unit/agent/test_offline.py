@@ -4,6 +4,7 @@ validator and are the same for the same request."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 
 from dawai.core.agent import AgentContext, Dropped, PlanValidator
 from dawai.core.agent.offline import OfflinePlan, OfflinePlanner
+from dawai.core.agent.offline.reading import split_commands
 from dawai.core.music import all_keys
 from dawai.core.settings import AgentSettings
 
@@ -404,3 +406,40 @@ def test_all_tracks_becomes_one_command_per_track() -> None:
     result = plan("transpose everything up 2")
     assert [a["params"]["trackId"] for a in result.actions] == ["t2"] and not result.error
     assert [a["params"]["trackId"] for a in plan("全トラックにリバーブをかけて").actions] == ["t1", "t2", "3"]
+
+
+def test_a_command_longer_than_a_sentence_is_refused_and_the_rest_still_done() -> None:
+    # One command's patterns cost up to its length squared: 8,000 characters were seconds.
+    for filler in (" " * 8000, "名前を" * 2600, "1" * 8000, "ﷺ" * 400):  # ﷺ: 18 characters after NFKC
+        result = plan(f"mute the drums, x{filler}x")
+        assert [a["params"] for a in result.actions] == [{"trackId": "t1", "muted": True}], filler[:3]
+        assert "up to 300 characters" in result.error or "300文字まで" in result.error
+
+
+def test_a_plan_reads_no_more_commands_than_it_may_hold_actions() -> None:
+    limits = AgentSettings(max_actions=4)
+    result = plan("mute all tracks, solo all tracks, " + "unmute the bass, " * 500, limits=limits)
+    assert kinds(result) == ["updateTrack"] * 3 + ["updateTrack"]
+    assert result.dropped == []  # never written, so never dropped
+    assert "reads 4 commands a prompt" in result.error and len(result.error) < 1000
+    many = plan("x, " * 2000)
+    assert many.error.count("did not understand") == 19 and "(+45)" in many.error and len(many.error) < 3000
+
+
+_OLD_SPLIT = re.compile(
+    r"[,;!?\n、。，．！？]+|\.(?!\d)|\s+(?:and\s+then|and\s+also|and|then|also|plus|&)\s+"
+    r"|(?:そして|それから|その後|あとは|次に)|(?<=して)(?=\S)|(?<=したら)",
+    re.IGNORECASE,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from([" ", "  ", "\t", "and", "then", "mute", ",", "x", "And", "&", "して"]), max_size=20
+    )
+)
+def test_commands_split_where_they_did_before_the_spaces_were_read_once(words: list[str]) -> None:
+    text = " ".join(words)
+    old = [part.strip() for part in _OLD_SPLIT.split(text) if part and part.strip()]
+    assert split_commands(text) == old

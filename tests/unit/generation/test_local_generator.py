@@ -218,3 +218,9 @@ def test_a_bar_of_six_eight_is_two_groups_of_three():
     struck = sorted({round(n.start / quarter, 6) for n in notes})
     assert struck[:2] == [0.0, 1.5] and 3.0 in struck  # bar 2 begins three quarters in
     assert all(n.velocity >= 80 + DOWNBEAT_ACCENT - 5 for n in notes if n.start == 0)
+
+
+def test_a_prompt_is_read_as_far_as_a_prompt_may_reach_after_nfkc():
+    # U+FDFA is 18 characters after NFKC: 4,000 of them were 72,000 characters to search.
+    assert read_prompt("\ufdfa" * 100 + " in A minor").key == parse_key("A minor")
+    assert read_prompt("\ufdfa" * 4000 + " in A minor").key is None
