@@ -27,6 +27,7 @@ from dawai.core.ghost.text import Language, is_japanese_char, words
 from dawai.ports.completion import Pronouncer
 
 __all__ = [
+    "PARTNER_WINDOW",
     "SCHEMES",
     "LineSound",
     "kana_rhyme_strength",
@@ -108,9 +109,15 @@ def rhyme_between(a: LineSound, b: LineSound) -> float:
     return rhyme_strength(a.last_word, a.phones, b.last_word, b.phones)
 
 
+# Lines before a line that it is compared with for a rhyme: schemes pair lines a few apart,
+# and a stanza of 10,000 one-word lines (20,000 characters) was 50 million comparisons.
+PARTNER_WINDOW: Final = 32
+
+
 def scheme_letters(lines: Sequence[LineSound], threshold: float = NEAR) -> str:
-    """One letter per line: the letter of the first earlier line it rhymes with at least
-    ``threshold``, else the next new letter (after Z, ``?``); a line without a sound is ``-``."""
+    """One letter per line: the letter of the first of the ``PARTNER_WINDOW`` lines before it
+    that it rhymes with at least ``threshold``, else the next new letter (after Z, ``?``); a
+    line without a sound is ``-``."""
     letters: list[str] = []
     used = 0
     for index, line in enumerate(lines):
@@ -118,7 +125,7 @@ def scheme_letters(lines: Sequence[LineSound], threshold: float = NEAR) -> str:
             letters.append("-")
             continue
         letter = None
-        for earlier in range(index):
+        for earlier in range(max(0, index - PARTNER_WINDOW), index):
             if letters[earlier] != "-" and rhyme_between(lines[earlier], line) >= threshold:
                 letter = letters[earlier]
                 break

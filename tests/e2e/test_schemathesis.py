@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import upstream_env
 from tests.e2e.test_server_process import Server
 
-pytestmark = pytest.mark.server
+# Its own subprocess may take 300 s; on two loaded cores a run has taken over two minutes.
+pytestmark = [pytest.mark.server, pytest.mark.timeout(330)]
 
 HERE = Path(__file__).parent
 # Bounded: a few seconds a variant on two cores. The seed keeps CI's run the one that
