@@ -40,6 +40,8 @@ from dawai.core.settings import AgentSettings
 
 __all__ = ["Dropped", "PlanValidator", "describe_dropped"]
 
+# Characters of msgspec's message kept in a dropped action's reason.
+_MAX_REASON = 200
 # Tracks notes cannot go on.
 _NO_NOTES = frozenset({"audio"})
 
@@ -273,7 +275,11 @@ def _field_message(message: str) -> str:
     contract's field names (``params.notes[3].pitch``)."""
     text, sep, path = message.rpartition(" - at `$")
     if not sep:
-        return message
+        text, path = message, ""
+    # msgspec quotes a bad enum value whole: a model's megabyte string must not become the
+    # reply's error (nor, in a repair round, the model's next prompt).
+    if len(text) > _MAX_REASON:
+        text = text[: _MAX_REASON - 1] + "…"
     path = path.rstrip("`").lstrip(".")
     return f"{path}: {text}" if path else text
 

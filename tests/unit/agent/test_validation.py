@@ -289,3 +289,10 @@ def test_nothing_invalid_gets_through(plan):
         kept += 1
         oracle.judge(msgspec.json.decode(msgspec.json.encode(to_wire(result))))
     assert kept <= 5
+
+
+def test_a_dropped_actions_reason_does_not_quote_a_huge_value_whole():
+    # msgspec quotes a bad enum value in full: a model's 100,000-character trackType.
+    (result,) = check({"type": "addTrack", "params": {"name": "x", "trackType": "z" * 100_000}})
+    assert isinstance(result, Dropped)
+    assert result.reason.startswith("params.trackType: Invalid enum value 'zzz") and len(result.reason) < 250
