@@ -41,6 +41,18 @@ def _serve_settings(args: argparse.Namespace, environ: MutableMapping[str, str])
     return load_settings(environ)
 
 
+def _tls_options(settings: Settings) -> dict[str, Any]:
+    """HTTPS by ``http.tls_certfile``/``tls_keyfile`` (checked when the settings loaded)."""
+    http = settings.http
+    if http.tls_certfile is None:
+        return {}
+    return {
+        "ssl_certfile": http.tls_certfile,
+        "ssl_keyfile": http.tls_keyfile,
+        "ssl_keyfile_password": http.tls_keyfile_password,
+    }
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -58,6 +70,7 @@ def _serve(args: argparse.Namespace) -> int:
         "server_header": False,
         "timeout_graceful_shutdown": 10,
         **head_bounded_http_options(),  # a request head's size bounded at the socket
+        **_tls_options(settings),
     }
     # With several workers, each writes its metrics where /metrics in any worker adds them up.
     with multiprocess_metrics(os.environ, workers):

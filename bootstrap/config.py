@@ -42,6 +42,9 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_MAX_FORWARDED_HOPS": (("http", "max_forwarded_hops"), str),
     "DAWAI_WORKERS": (("http", "workers"), str),
     "DAWAI_DRAIN_TIMEOUT": (("http", "drain_timeout"), str),
+    "DAWAI_TLS_CERTFILE": (("http", "tls_certfile"), str),
+    "DAWAI_TLS_KEYFILE": (("http", "tls_keyfile"), str),
+    "DAWAI_TLS_KEYFILE_PASSWORD": (("http", "tls_keyfile_password"), str),
     "DAWAI_RATE_LIMIT_CHAT": (("rate_limits", "chat"), str),
     "DAWAI_RATE_LIMIT_SYNTHESIS": (("rate_limits", "synthesis"), str),
     "DAWAI_RATE_LIMIT_GHOST_TEXT": (("rate_limits", "ghost_text"), str),
@@ -55,6 +58,10 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_LOG_LEVEL": (("log", "level"), str.lower),
     "DAWAI_LOG_FORMAT": (("log", "format"), str.lower),
     "DAWAI_ACCESS_LOG": (("log", "access"), str),
+    "DAWAI_AUDIT": (("audit", "enabled"), str),
+    "DAWAI_AUDIT_PATH": (("audit", "path"), str),
+    "DAWAI_AUDIT_TEXT": (("audit", "include_text"), str),
+    "DAWAI_AUDIT_CLIENT_KEY": (("audit", "client_key"), str),
     "DAWAI_PLUGINS": (("plugins", "enabled"), _csv),
     "DAWAI_DISABLE_PLUGINS": (("plugins", "disabled"), _csv),
     # Each built-in provider's key and base URL; of two key variables the first wins (set last).
@@ -111,7 +118,9 @@ ENV_VARS: dict[str, tuple[tuple[str, ...], Any]] = {
     "DAWAI_REDIS_URL": (("redis_url",), str),
 }
 
-_SECRET_KEYS = frozenset({"api_key", "api_tokens", "redis_url", "sha256"})
+_SECRET_KEYS = frozenset(
+    {"api_key", "api_tokens", "redis_url", "sha256", "client_key", "tls_keyfile_password"}
+)
 
 
 def _set(tree: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
@@ -169,6 +178,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(_describe(str(exc), from_env)) from None
     _check_keys(settings, from_env)
     _check_tls(settings)
+    _check_serving_tls(settings, from_env)
     _check_networks(settings, from_env)
     _check_tokens(settings, from_env)
     _check_rate_limits(settings, from_env)
@@ -247,6 +257,48 @@ def _check_tls(settings: Settings) -> None:
             raise ConfigError(f"invalid setting {where}: not a PEM file of CA certificates") from None
         except OSError as exc:
             raise ConfigError(f"invalid setting {where}: {exc.strerror or exc}") from None
+
+
+def _no_password() -> str:
+    return ""
+
+
+def _check_serving_tls(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:
+    """``http.tls_certfile`` and ``http.tls_keyfile``: both or neither, each a file this
+    process can read, and together a certificate and its key (decrypted by the password
+    when there is one), checked by loading them as the server will."""
+    http = settings.http
+
+    def where(name: str) -> str:
+        return f"http.{name}{_source(('http', name), from_env)}"
+
+    cert, key, password = http.tls_certfile, http.tls_keyfile, http.tls_keyfile_password
+    if cert is None and key is None:
+        if password is not None:
+            raise ConfigError(
+                f"invalid setting {where('tls_keyfile_password')}: set without http.tls_keyfile"
+            )
+        return
+    if cert is None or key is None:
+        given, missing = ("tls_certfile", "tls_keyfile") if key is None else ("tls_keyfile", "tls_certfile")
+        raise ConfigError(f"invalid setting {where(given)}: http.{missing} is not set; TLS needs both")
+    for name, path in (("tls_certfile", cert), ("tls_keyfile", key)):
+        try:
+            with Path(path).open("rb") as fh:
+                fh.read(1)
+        except OSError as exc:
+            raise ConfigError(
+                f"invalid setting {where(name)}: cannot read {path}: {exc.strerror or exc}"
+            ) from None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        # Without a password, a callable: OpenSSL would otherwise ask on the terminal.
+        context.load_cert_chain(cert, key, password if password is not None else _no_password)
+    except (ssl.SSLError, OSError, ValueError):
+        raise ConfigError(
+            f"invalid setting {where('tls_keyfile')}: the certificate and key do not load together"
+            " (not PEM, not a matching pair, or the key's password is wrong or missing)"
+        ) from None
 
 
 def _check_keys(settings: Settings, from_env: dict[tuple[str, ...], str]) -> None:

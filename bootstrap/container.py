@@ -13,6 +13,7 @@ from typing import Any, Literal
 import structlog
 from dependency_injector import containers, providers
 
+from dawai.adapters.http.audit import AuditSink
 from dawai.adapters.http.concurrency import slot_counters
 from dawai.adapters.http.drain import StreamDrain
 from dawai.adapters.http.metrics import HttpMetrics
@@ -53,6 +54,8 @@ from dawai.plugins.manager import PluginHost, build_plugin_manager, distribution
 __all__ = ["Container", "build_container", "feedback_path"]
 
 DAY_SECONDS = 24 * 60 * 60.0
+
+log = structlog.get_logger("dawai.app")
 
 
 def _store_backend(settings: Settings) -> str:
@@ -158,6 +161,17 @@ def _redis_feedback(client: Any, settings: Settings) -> RedisFeedbackStore:
         max_phrases=ghost.max_phrases,
         half_life=ghost.half_life_days * DAY_SECONDS,
     )
+
+
+def _audit_sink(settings: Settings) -> AuditSink:
+    if settings.audit.client_key is None and settings.audit.enabled:
+        log.info("audit_client_key_random", setting="audit.client_key")
+    return AuditSink(settings.audit.path)
+
+
+async def _audit_lifetime(sink: AuditSink) -> AsyncIterator[AuditSink]:
+    yield sink
+    sink.close()
 
 
 async def _closed_at_shutdown(store: Any) -> AsyncIterator[Any]:
@@ -278,6 +292,9 @@ class Container(containers.DeclarativeContainer):
     # Open streams and renders per client and in all, against [limits] (adapters/http/concurrency.py).
     slot_counters = providers.Singleton(slot_counters, settings.provided.limits)
 
+    # One JSON event per AI request, to the app log's stream or audit.path (adapters/http/audit.py).
+    audit_sink = providers.Singleton(_audit_sink, settings)
+    audit_lifetime = providers.Resource(_audit_lifetime, audit_sink)
     # Open SSE streams, let finish when the server begins to stop, then ended in-band.
     stream_drain = providers.Singleton(StreamDrain)
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from dawai.core import audit
 from dawai.core.errors import (
     DawaiError,
     InvalidInput,
@@ -220,6 +221,7 @@ class LLMGateway:
             request = build(target.route)
             if tried is not None:
                 tried.append(target.route.provider)
+            audit.note_route(target.route.provider, target.route.model)
             tries = 0
             while True:
                 try:
@@ -245,6 +247,8 @@ class LLMGateway:
         async def once(target: Target, request: LLMRequest) -> GatewayReply:
             async with self.upstream_slots.held(target.route.provider):
                 reply = await target.provider.complete(request)
+            if reply.usage is not None:
+                audit.note_usage(reply.usage.input_tokens, reply.usage.output_tokens)
             return GatewayReply(reply.text, target.route, reply.usage, reply.finish_reason)
 
         tried: list[str] = []
@@ -323,9 +327,16 @@ class LLMGateway:
                     try:
                         for event in buffered:
                             finished = finished or isinstance(event, Finish)
+                            if isinstance(event, Usage):
+                                audit.note_usage(event.input_tokens, event.output_tokens)
                             yield event
                         async for event in upstream:
+                            if isinstance(event, TextDelta):
+                                yield event
+                                continue
                             finished = finished or isinstance(event, Finish)
+                            if isinstance(event, Usage):
+                                audit.note_usage(event.input_tokens, event.output_tokens)
                             yield event
                     finally:
                         try:

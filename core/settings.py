@@ -16,6 +16,7 @@ __all__ = [
     "AgentSettings",
     "AliasTarget",
     "ApiToken",
+    "AuditSettings",
     "EngineSettings",
     "HttpSettings",
     "InferenceSettings",
@@ -76,6 +77,11 @@ class HttpSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # Seconds open streams (and render jobs) may go on after SIGTERM, new ones refused with
     # a 503, before each still open is ended with its in-band error (docs/adr/0029).
     drain_timeout: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 15.0
+    # HTTPS without a proxy in front: a PEM certificate (chain) and its key, both or neither;
+    # the key may be encrypted with a password (checked at start-up: bootstrap/config.py).
+    tls_certfile: str | None = None
+    tls_keyfile: str | None = None
+    tls_keyfile_password: str | None = None
 
 
 class RateLimitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -107,6 +113,19 @@ class LimitSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     renders_per_client: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] = 4
     # Seconds a refused client is told to wait (Retry-After) before it tries again.
     busy_retry_after: Annotated[int, msgspec.Meta(ge=1, le=3600)] = 2
+
+
+class AuditSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The audit log: one JSON event per AI request (adapters/http/audit.py)."""
+
+    enabled: bool = True
+    # None: the app log's stream (stderr); else a file, appended to (workers may share it).
+    path: str | None = None
+    # Also write the request's prompt, message, ghost text and lyrics (redacted, cut).
+    include_text: bool = False
+    # The HMAC key of client values; None: a random key per process (values then agree
+    # only within one process: set it to follow a client across workers and restarts).
+    client_key: Annotated[str, msgspec.Meta(min_length=16)] | None = None
 
 
 class LogSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -320,6 +339,7 @@ class GhostTextSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
 class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     http: HttpSettings = HttpSettings()
     log: LogSettings = LogSettings()
+    audit: AuditSettings = AuditSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     limits: LimitSettings = LimitSettings()
     plugins: PluginSettings = PluginSettings()

@@ -16,6 +16,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.types import LifespanHook
 
+from dawai.adapters.http.audit import AuditLog, AuditRules
 from dawai.adapters.http.auth import AccessRules, TokenGuard, credentials_of
 from dawai.adapters.http.client_ip import ClientAddress
 from dawai.adapters.http.concurrency import ConcurrencyGuard, SlotRules
@@ -110,7 +111,8 @@ def create_app(
     slots = SlotRules.of_routes(app.routes, open_prefixes=(DOCS_PATH,))
     # Outside Litestar's own handler, so 404s, 405s and preflights pass through them too:
     # request context, then the client's address (IP allow and deny lists), then the head's
-    # size and Host (and HEAD as GET), then CORS (preflights need no token), then the token
+    # size and Host (and HEAD as GET), then CORS (preflights need no token), then the audit
+    # log (AI routes), then the token
     # and its role, then (for a stream) the shutdown's gate, then the rate limit of the path's
     # class for that token (or address), then the caps on streams and renders open at once.
     inner: Any = app.asgi_handler
@@ -120,7 +122,12 @@ def create_app(
         inner = RateLimitGuard(inner, limits, rate_classes, on_refusal=container.http_metrics().refused)
     # Streams counted while open, and new ones refused once the server stops (drain.py).
     inner = DrainGate(inner, container.stream_drain(), DrainRules.of_routes(app.routes))
-    guarded = TokenGuard(inner, credentials, access)
+    guarded: Any = TokenGuard(inner, credentials, access)
+    if settings.audit.enabled:  # AI requests, refused ones included (audit.py)
+        sink = container.audit_sink()
+        guarded = AuditLog(
+            guarded, settings.audit, AuditRules.of_routes(app.routes), sink, http.max_body_bytes
+        )
     cors = CORS(guarded, origins=http.allowed_origins, expose=EXPOSED_HEADERS)
     hosts = http.allowed_hosts if http.allowed_hosts is not None else default_allowed_hosts(http.host)
     head_checked = HeadGuard(cors, allowed_hosts=hosts)

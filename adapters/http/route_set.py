@@ -16,6 +16,7 @@ its access rule from the mounted routes. A new feature is one module plus one li
   the usual handler.
 - ``access``: ``Access.OPEN``, ``Access.TOKEN`` (the default) or ``Access.ADMIN`` (a token
   whose role is ``admin``).
+- ``audit``: ``Audit.ON`` for AI requests: one audit event each (adapters/http/audit.py).
 - ``rate``: the rate-limit class its requests count against (``RateClass``, default
   ``OTHER``; ``UNLIMITED`` for health), limited per client (docs/adr/0024).
 - ``slot``: whether each request holds a capped slot for as long as it runs (``Slot``:
@@ -45,11 +46,13 @@ from litestar.handlers import HTTPRouteHandler
 __all__ = [
     "ACCESS_OPT",
     "API_PREFIXES",
+    "AUDIT_OPT",
     "RATE_OPT",
     "ROOT",
     "SHUTDOWN_OPT",
     "SLOT_OPT",
     "Access",
+    "Audit",
     "OnShutdown",
     "RateClass",
     "RouteSet",
@@ -66,6 +69,8 @@ RATE_OPT = "dawai.rate"
 SHUTDOWN_OPT = "dawai.shutdown"
 # The key of a handler's ``opt`` that holds its ``Slot``.
 SLOT_OPT = "dawai.slot"
+# The key of a handler's ``opt`` that holds its ``Audit``.
+AUDIT_OPT = "dawai.audit"
 
 
 class Access(enum.IntEnum):
@@ -93,6 +98,14 @@ class RateClass(enum.IntEnum):
         return self.name.lower()
 
 
+class Audit(enum.IntEnum):
+    """Whether a route's requests are AI requests, each written to the audit log
+    (adapters/http/audit.py)."""
+
+    OFF = 0
+    ON = 1
+
+
 class OnShutdown(enum.IntEnum):
     """What a route's requests get once the server has been asked to stop."""
 
@@ -117,6 +130,7 @@ class RouteSet:
     access: Access = Access.TOKEN
     rate: RateClass = RateClass.OTHER
     slot: Slot = Slot.NONE
+    audit: Audit = Audit.OFF
 
     def routers(self, container: Any) -> list[Router]:
         """One router per prefix, its dependencies built from ``container`` on first use."""
@@ -129,7 +143,12 @@ class RouteSet:
                 path=prefix,
                 route_handlers=list(self.handlers()),
                 dependencies=provided,
-                opt={ACCESS_OPT: self.access, RATE_OPT: self.rate, SLOT_OPT: self.slot},
+                opt={
+                    ACCESS_OPT: self.access,
+                    RATE_OPT: self.rate,
+                    SLOT_OPT: self.slot,
+                    AUDIT_OPT: self.audit,
+                },
             )
             for prefix in self.prefixes
         ]

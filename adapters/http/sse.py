@@ -36,6 +36,7 @@ from litestar.response.base import ASGIResponse
 from dawai.adapters.http.drain import STREAM_DRAIN_STATE_KEY, StreamDrain
 from dawai.adapters.http.problems import problem_for
 from dawai.adapters.http.schemas import StreamError, StreamErrorInfo
+from dawai.core import audit
 from dawai.core.errors import DawaiError, ServerShuttingDown, UpstreamError
 from dawai.core.models import Finish
 from dawai.core.streams import EventStream
@@ -152,7 +153,9 @@ def frame(payload: Any) -> bytes:
 
 
 def error_frame(exc: DawaiError) -> bytes:
+    """The in-band ``error`` event for ``exc`` (noted in the request's audit record)."""
     problem = problem_for(exc)
+    audit.note_error(problem.title)
     return frame(StreamError(StreamErrorInfo(problem.status, problem.title, problem.detail)))
 
 

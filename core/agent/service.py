@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 import msgspec
 
+from dawai.core import audit
 from dawai.core.agent.actions import to_wire
 from dawai.core.agent.context import AgentContext
 from dawai.core.agent.incremental import OVERSIZED, ActionScanner
@@ -286,6 +287,7 @@ class AgentService:
         return result
 
     def _local_result(self, sense: Sense) -> AgentResult:
+        audit.note_route(LOCAL_MODEL, LOCAL_MODEL)
         planned = self._local_planner().plan(sense)
         act = _Act(sense, self._settings)
         if not planned.understood:

@@ -17,6 +17,7 @@ from typing import Final
 
 import msgspec
 
+from dawai.core import audit
 from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.gateway import BuildRequest, Credentials, LLMGateway
 from dawai.core.generation.local import write_part
@@ -100,6 +101,7 @@ class GenerateService:
     async def generate(self, given: GenerateInput) -> Generation:
         request, style, genre_named = self.plan(given)
         if given.model == LOCAL_MODEL:
+            audit.note_route(LOCAL_MODEL, LOCAL_MODEL)
             part = write_part(request, style)
             return _generation(request, part.notes, part.description, part.suggestions, request.seed, "local")
         build = self.request_for(request, style if genre_named else None)

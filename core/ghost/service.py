@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from dawai.core import audit
 from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.ghost.learning import (
     DEFAULT_HALF_LIFE,
@@ -112,6 +113,8 @@ class GhostTextService:
         scope = (query.user_id, language, tuple(sorted(query.context.items())), limit)
         cached = self._cache.get(scope, before, after)
         self._telemetry.cache_lookup("ghost_typeahead", cached is not None)
+        audit.note_route("ghost_text", "+".join(engine.name for engine in self._engines))
+        audit.note_cache(cached is not None)
         if cached is not None:
             return GhostReply(cached[:limit], self._elapsed(started), cached=True)
         local = CompletionQuery(

@@ -18,6 +18,7 @@ from typing import Literal
 
 import msgspec
 
+from dawai.core import audit
 from dawai.core.catalog import Catalog
 from dawai.core.errors import BrokenVoice, NotFound, Overloaded
 from dawai.core.inference import build_voice
@@ -161,7 +162,10 @@ class SingingService:
         return Admitted(request, cache_key(f"{info.id}:{synth.identity()}", request), synth, info.id)
 
     async def cached(self, admitted: Admitted) -> bytes | None:
-        return await self._cache.get(admitted.key)
+        audit.note_route("singing", admitted.voice)
+        wav = await self._cache.get(admitted.key)
+        audit.note_cache(wav is not None)
+        return wav
 
     def check_room(self) -> None:
         """Raise ``Overloaded`` when every slot is taken and the queue is full."""

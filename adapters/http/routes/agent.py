@@ -23,6 +23,7 @@ from dawai.adapters.http.route_set import (
     API_PREFIXES,
     SHUTDOWN_OPT,
     SLOT_OPT,
+    Audit,
     OnShutdown,
     RateClass,
     RouteSet,
@@ -178,5 +179,9 @@ def handlers() -> list[HTTPRouteHandler]:
 
 
 routes = RouteSet(
-    API_PREFIXES, handlers, {"agent": lambda container: container.agent_service()}, rate=RateClass.CHAT
+    API_PREFIXES,
+    handlers,
+    {"agent": lambda container: container.agent_service()},
+    rate=RateClass.CHAT,
+    audit=Audit.ON,
 )

@@ -14,6 +14,7 @@ from dawai.adapters.http.route_set import (
     API_PREFIXES,
     SHUTDOWN_OPT,
     SLOT_OPT,
+    Audit,
     OnShutdown,
     RateClass,
     RouteSet,
@@ -81,5 +82,9 @@ def handlers() -> list[HTTPRouteHandler]:
 
 
 routes = RouteSet(
-    API_PREFIXES, handlers, {"chat": lambda container: container.chat_service()}, rate=RateClass.CHAT
+    API_PREFIXES,
+    handlers,
+    {"chat": lambda container: container.chat_service()},
+    rate=RateClass.CHAT,
+    audit=Audit.ON,
 )

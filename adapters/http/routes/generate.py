@@ -24,7 +24,7 @@ from litestar.openapi.spec import (
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import problem_responses
-from dawai.adapters.http.route_set import API_PREFIXES, RateClass, RouteSet
+from dawai.adapters.http.route_set import API_PREFIXES, Audit, RateClass, RouteSet
 from dawai.adapters.http.schemas import GenerateBody, GeneratedNoteOut, GenerateResponse
 from dawai.adapters.midi_file import MIDI_MEDIA_TYPE, midi_file, midi_filename
 from dawai.core.generation import Generation, PartType
@@ -121,5 +121,6 @@ routes = RouteSet(
     API_PREFIXES,
     handlers,
     {"generator": lambda container: container.generate_service()},
+    audit=Audit.ON,
     rate=RateClass.CHAT,  # it may reach an LLM
 )

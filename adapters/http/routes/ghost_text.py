@@ -23,7 +23,7 @@ from dawai.adapters.http.ghost_schemas import (
     strict_bool,
 )
 from dawai.adapters.http.openapi import problem_responses
-from dawai.adapters.http.route_set import RateClass, RouteSet
+from dawai.adapters.http.route_set import AUDIT_OPT, Audit, RateClass, RouteSet
 from dawai.core.errors import FieldError, InvalidInput
 from dawai.core.ghost.service import GhostTextHandle
 from dawai.core.ghost.text import utf16_length
@@ -105,6 +105,7 @@ def handlers() -> list[HTTPRouteHandler]:
             tags=["ghost text"],
             status_code=200,
             responses=problems,
+            opt={AUDIT_OPT: Audit.ON},
         )(_complete),
         post(
             "/analyze",

@@ -29,7 +29,16 @@ from litestar.openapi.spec.header import OpenAPIHeader
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import problem_responses
-from dawai.adapters.http.route_set import ACCESS_OPT, SLOT_OPT, Access, RateClass, RouteSet, Slot
+from dawai.adapters.http.route_set import (
+    ACCESS_OPT,
+    AUDIT_OPT,
+    SLOT_OPT,
+    Access,
+    Audit,
+    RateClass,
+    RouteSet,
+    Slot,
+)
 from dawai.adapters.http.schemas import CacheCleared, SynthesizeBody, VoiceHealth, VoiceOut
 from dawai.core.models import SynthesisNote, SynthesisRequest
 from dawai.core.singing.service import SingingService
@@ -151,7 +160,7 @@ def _synthesize_handler() -> HTTPRouteHandler:
         media_type=WAV,
         responses=problem_responses(400, 404, 413, 503),
         operation_class=_WavReply,
-        opt={SLOT_OPT: Slot.RENDER},
+        opt={SLOT_OPT: Slot.RENDER, AUDIT_OPT: Audit.ON},
     )(_synthesize)
 
 

@@ -11,7 +11,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from dawai.adapters.http.openapi import problem_responses
-from dawai.adapters.http.route_set import API_PREFIXES, RouteSet
+from dawai.adapters.http.route_set import API_PREFIXES, Audit, RouteSet
 from dawai.adapters.http.schemas import (
     SUMMARY_MAX_NOTES,
     TIME_SIGNATURE_PATTERN,
@@ -82,4 +82,6 @@ def handlers() -> list[HTTPRouteHandler]:
     ]
 
 
-routes = RouteSet(API_PREFIXES, handlers, {"summaries": lambda container: container.summary_service()})
+routes = RouteSet(
+    API_PREFIXES, handlers, {"summaries": lambda container: container.summary_service()}, audit=Audit.ON
+)
