@@ -13,6 +13,8 @@ directives, e.g. ``fake+chunks=5+delay=0.01`` or ``fake+status=429+retry_after=0
 ``delay=S``        seconds between pieces (default 0)
 ``first_delay=S``  seconds before the response starts (first-token timeouts)
 ``status=C``       answer HTTP C (401, 403, 429, 500, 503 ...) with the provider's error body
+``echo_key=1``     with status: the error's message repeats the key and the credential headers
+                   the request carried (a hostile or careless upstream)
 ``retry_after=N``  with 429: the ``Retry-After`` header (default 1)
 ``fail_times=K``   with status: fail only the first K requests for this exact model string
 ``cut_after=N``    stream N pieces, then drop the connection (no stop signal, no terminator)
@@ -98,6 +100,7 @@ _INT_DIRECTIVES = frozenset(
         "blocked",
         "length",
         "hold_after",
+        "echo_key",
     }
 )
 
@@ -118,6 +121,7 @@ class Directives:
     blocked: int = 0
     length: int | None = None
     hold_after: int | None = None
+    echo_key: int = 0
 
     @classmethod
     def parse(cls, model: str) -> Directives:
@@ -614,7 +618,15 @@ class FakeUpstream:
                     provider
                 ]
                 extra = {"retry-after": plan.retry_after} if plan.status == 429 else None
-                return await self._send(writer, plan.status, error(plan.status), extra)
+                document = error(plan.status)
+                if plan.echo_key:
+                    carried = [
+                        f"{name}: {value}"
+                        for name, value in headers.items()
+                        if name in ("authorization", "x-api-key", "x-goog-api-key")
+                    ]
+                    document["error"]["message"] += f" (you sent {'; '.join(carried)} {url.query})"
+                return await self._send(writer, plan.status, document, extra)
             structured, malformed = _structured(provider, body)
             if malformed is not None:
                 return await self._send(writer, 400, _bad_request(provider, malformed))
