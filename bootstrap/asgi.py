@@ -15,14 +15,15 @@ from dawai.core.settings import Settings
 __all__ = ["build", "create"]
 
 
-def build(settings: Settings) -> tuple[Litestar, Container]:
+def build(settings: Settings, *, chain_signals: bool = False) -> tuple[Litestar, Container]:
     """Settings -> logging -> container -> app; the container too, for the server's wiring."""
     configure_logging(settings.log)
     container = build_container(settings)
     container.heap_settler.override(providers.Object(settle_heap))
-    return app_for(container), container
+    return app_for(container, chain_signals=chain_signals), container
 
 
 def create() -> Litestar:
-    """The app, from the environment's settings. Each uvicorn worker calls this once."""
-    return build(load_settings())[0]
+    """The app, from the environment's settings. Each uvicorn worker calls this once; its
+    stop signals drain first (bootstrap/lifecycle.py's ``drain_on_stop_signals``)."""
+    return build(load_settings(), chain_signals=True)[0]

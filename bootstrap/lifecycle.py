@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import signal
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,7 +35,7 @@ from dawai.adapters.http.route_set import RouteSet
 from dawai.adapters.http.routes import ROUTES
 from dawai.ports.draining import Drainable
 
-__all__ = ["Drains", "app_for", "start", "stop"]
+__all__ = ["Drains", "app_for", "drain_on_stop_signals", "start", "stop"]
 
 log = structlog.get_logger("dawai.app")
 
@@ -145,11 +147,49 @@ async def stop(container: Any) -> None:
     container.http_metrics().process_stopped()
 
 
-def app_for(container: Any, routes: Sequence[RouteSet] = ROUTES) -> Litestar:
-    """The app over ``container``, serving ``routes``, started and stopped by the hooks above."""
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def drain_on_stop_signals(drains: Drains) -> bool:
+    """In a worker that uvicorn's supervisor started (``--workers N``, ``--reload``): put
+    the drain in front of the stop handlers uvicorn's ``Server`` installed before it ran
+    the app's start-up, so a stop signal drains first and then reaches uvicorn as before.
+    Only a handler that is a ``uvicorn.Server`` method is wrapped (anything else, and a
+    thread that is not the main one, is left alone and said in the log): False then."""
+    import uvicorn
+
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    found: dict[int, Any] = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+    if not all(isinstance(getattr(h, "__self__", None), uvicorn.Server) for h in found.values()):
+        log.warning("streams_not_drained", reason="the stop signals are not uvicorn's")
+        return False
+    drained = False
+
+    def after_drain(handler: Any, sig: int, frame: Any) -> None:
+        nonlocal drained
+        drained = True
+        handler(sig, frame)
+
+    def on_signal(sig: int, frame: Any) -> None:
+        handler = found[sig]
+        if drained or not drains.request(lambda: after_drain(handler, sig, frame)):
+            handler(sig, frame)
+
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, on_signal)
+    return True
+
+
+def app_for(container: Any, routes: Sequence[RouteSet] = ROUTES, *, chain_signals: bool = False) -> Litestar:
+    """The app over ``container``, serving ``routes``, started and stopped by the hooks
+    above; ``chain_signals``: in a worker of uvicorn's supervisor, drain on a stop signal
+    (``drain_on_stop_signals``)."""
 
     async def on_startup() -> None:
         await start(container)
+        if chain_signals:
+            drain_on_stop_signals(container.drains())
 
     async def on_shutdown() -> None:
         await stop(container)

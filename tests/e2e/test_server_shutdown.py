@@ -126,24 +126,27 @@ STREAMS = {
 }
 
 
-def _logged(log: Path, event: str, timeout: float = 10) -> bool:
+def _logged(log: Path, event: str, timeout: float = 10, times: int = 1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if f'"event": "{event}"' in log.read_text():
+        if log.read_text().count(f'"event": "{event}"') >= times:
             return True
         time.sleep(0.02)
     return False
 
 
-@pytest.mark.parametrize("kind", ["chat", "agent"])
-def test_an_open_stream_finishes_within_the_drain_while_new_ones_are_refused(tmp_path, upstream, kind):
+@pytest.mark.parametrize(("kind", "workers"), [("chat", 1), ("agent", 1), ("chat", 2)])
+def test_an_open_stream_finishes_within_the_drain_while_new_ones_are_refused(
+    tmp_path, upstream, kind, workers
+):
     """The fake holds the stream open after a few pieces; SIGTERM; while the server drains,
     a new stream is refused with a 503 problem and health is served; released, the open
-    stream ends as it would have (no error event), and the process exits 0."""
+    stream ends as it would have (no error event), and the process exits 0. With two
+    workers, uvicorn's supervisor passes the signal on and each worker drains."""
     upstream.reset()
     upstream.replies["held"] = PLAN if kind == "agent" else "one two three four five six seven eight"
     path, body, last_type = STREAMS[kind]
-    server = Server(upstream_env(upstream, DAWAI_DRAIN_TIMEOUT="30"), tmp_path)
+    server = Server(upstream_env(upstream, DAWAI_DRAIN_TIMEOUT="30", DAWAI_WORKERS=str(workers)), tmp_path)
     events: list[dict] = []
     refused = health = None
     try:
@@ -163,13 +166,13 @@ def test_an_open_stream_finishes_within_the_drain_while_new_ones_are_refused(tmp
                 events.append(json.loads(line[6:]))
                 if len(events) == 1:
                     server.proc.send_signal(signal.SIGTERM)
-                    assert _logged(server.log, "drain_started"), server.log.read_text()
+                    assert _logged(server.log, "drain_started", times=workers), server.log.read_text()
                     refused = httpx.post(
                         server.base + path, json={**body, "model": "openai/fake"}, timeout=10
                     )
                     health = httpx.get(server.base + "/health", timeout=10)
                     upstream.release()
-        assert server.proc.wait(10) == 0
+        assert server.proc.wait(20) == 0
     finally:
         server.stop()
     assert refused is not None and health is not None
@@ -188,5 +191,5 @@ def test_an_open_stream_finishes_within_the_drain_while_new_ones_are_refused(tmp
     else:
         assert events[-2]["type"] == "result" and events[-2]["success"]
     log = server.log.read_text()
-    assert "drain_timeout" not in log and "Traceback" not in log
-    assert "drain_finished" in log
+    assert "drain_timeout" not in log and "Traceback" not in log and "streams_not_drained" not in log
+    assert log.count('"event": "drain_finished"') == workers

@@ -126,3 +126,13 @@ def test_names_are_unique():
     with pytest.raises(ValueError, match="already drained"):
         drains.add("streams", Work.__new__(Work))
     assert drains.names == ("streams",)
+
+
+def test_stop_signals_that_are_not_uvicorns_are_left_alone():
+    import signal
+
+    from dawai.bootstrap.lifecycle import drain_on_stop_signals
+
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    assert drain_on_stop_signals(Drains(timeout=1)) is False
+    assert {sig: signal.getsignal(sig) for sig in before} == before
