@@ -127,24 +127,44 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_body(raw: bytes, args: argparse.Namespace) -> Any:
+    """The synthesis body of a score: JSON as the endpoint takes it, or a Standard MIDI File
+    whose lyric events name each note's syllable (``dawai.adapters.midi_score``)."""
+    from dawai.adapters.http.schemas import SynthesizeBody
+
+    if raw.startswith(b"MThd"):
+        from dawai.adapters.midi_score import read_midi_score
+
+        notes = read_midi_score(raw, args.track)
+        fields: dict[str, Any] = {"notes": notes}
+        if args.language:
+            fields["language"] = args.language
+        return msgspec.convert(fields, SynthesizeBody)
+    body = msgspec.json.decode(raw, type=SynthesizeBody)
+    if args.language:
+        body = msgspec.structs.replace(body, language=args.language)
+    return body
+
+
 def _sing(args: argparse.Namespace) -> int:
-    """Render a score file (the synthesis request body as JSON) to a WAV file."""
+    """Render a score file (the synthesis request body as JSON, or a MIDI file with lyric
+    events) to a WAV file."""
     import asyncio
     import time
 
     from dawai.adapters.http.routes.singing import to_request
-    from dawai.adapters.http.schemas import SynthesizeBody
+    from dawai.adapters.midi_score import MidiScoreError
     from dawai.bootstrap.container import build_container
     from dawai.core.errors import DawaiError
     from dawai.core.models import SynthesisProgress
 
     try:
         raw = sys.stdin.buffer.read() if args.score == "-" else open(args.score, "rb").read()  # noqa: SIM115
-        body = msgspec.json.decode(raw, type=SynthesizeBody)
+        body = _score_body(raw, args)
     except OSError as exc:
         print(f"dawai sing: cannot read {args.score}: {exc.strerror}", file=sys.stderr)
         return 2
-    except msgspec.DecodeError as exc:  # ValidationError included: the field is named
+    except (msgspec.DecodeError, msgspec.ValidationError, MidiScoreError) as exc:  # the field is named
         print(f"dawai sing: {args.score}: {exc}", file=sys.stderr)
         return 2
     if args.voice:
@@ -214,10 +234,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     plugins = sub.add_parser("plugins", help="list plugins, their origin and what each registered")
     plugins.add_argument("--json", action="store_true")
     plugins.set_defaults(run=_plugins)
-    sing = sub.add_parser("sing", help="render a score (a synthesis request as JSON) to a WAV file")
-    sing.add_argument("score", help="the score: a JSON file, or - for standard input")
+    sing = sub.add_parser(
+        "sing", help="render a score (a synthesis request as JSON, or a MIDI file with lyrics) to a WAV file"
+    )
+    sing.add_argument("score", help="the score: a JSON or MIDI file, or - for standard input")
     sing.add_argument("-o", "--output", required=True, help="the WAV file to write")
     sing.add_argument("--voice", help="the voice (default: the score's, else default)")
+    sing.add_argument("--language", choices=("ja", "en"), help="the lyrics' language (default: guessed)")
+    sing.add_argument(
+        "--track", type=int, help="a MIDI file's melody track, from 0 (default: the one with the most lyrics)"
+    )
     sing.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sing.set_defaults(run=_sing)
     config = sub.add_parser("config", help="print the effective settings (secrets as ***)")

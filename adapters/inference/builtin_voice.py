@@ -6,15 +6,21 @@ rule-based timing -> f0 with portamento and vibrato (``dawai.core.singing``) -> 
 parameters -> the formant renderer (``dawai.adapters.inference.formant``), which stands
 where a DiffSinger bank has its acoustic model and vocoder.
 
-Renders run in a thread pool of the voice's own (``VoiceConfig.threads`` workers, 1 when
-0), so the event loop stays free; numpy releases the GIL in the heavy parts.
-``[voices.default] options``: ``vibrato_cents`` (default 25; 0 turns vibrato off),
-``vibrato_rate`` (Hz, 5.5), ``portamento`` (seconds, 0.08).
+Renders run in a pool of worker processes of the voice's own (``RenderPool``;
+``options.processes``, default 2), so the server's event loop keeps the GIL: numpy
+releases it only in the heavy parts, and a render in a thread of the server still held it
+long enough to hold ``/health`` up by tens of milliseconds (``bench/synthesis.py``). With
+``processes = 0`` they run in a thread pool instead (``VoiceConfig.threads`` workers, 1
+when 0), as a voice that must share memory with the server would. Either way progress is
+reported after each stage and each chunk of frames, where a cancelled render stops.
+``[voices.default] options``: ``processes`` (0-64), ``vibrato_cents`` (default 25; 0
+turns vibrato off), ``vibrato_rate`` (Hz, 5.5), ``portamento`` (seconds, 0.08).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -22,11 +28,17 @@ import numpy as np
 
 from dawai.adapters.inference.formant import HOP, SAMPLE_RATE, FormantRenderer, frame_params
 from dawai.adapters.inference.g2p import G2PSet
+from dawai.adapters.inference.render_pool import RenderPool
 from dawai.core.models import Audio, SynthesisProgress, SynthesisRequest, VoiceInfo
 from dawai.core.singing import Vibrato, align, f0_curve, syllables
 from dawai.ports.singing import ProgressCallback, VoiceConfig
 
-__all__ = ["BUILTIN_VERSION", "BuiltinVoice"]
+__all__ = ["BUILTIN_VERSION", "BuiltinVoice", "worker_renderer"]
+
+# The stages ``render`` reports, and what the render workers' forkserver imports first (the
+# G2P dictionaries loaded once, then shared by every worker).
+STAGES = ("phonemes", "pitch", "audio")
+PRELOAD = ("dawai.adapters.inference.builtin_preload",)
 
 # Part of the phrase cache's key: bump it whenever the same request would sound different.
 BUILTIN_VERSION = "formant-1"
@@ -48,10 +60,19 @@ class BuiltinVoice:
         rate = _number(options, "vibrato_rate", 5.5, 0.5, 12.0)
         self._portamento = _number(options, "portamento", 0.08, 0.0, 0.5)
         self._vibrato = Vibrato(cents=cents, rate=rate) if cents > 0 else None
+        processes = int(_number(options, "processes", 2, 0, 64))
         self._name = config.name
         self._g2p = G2PSet()
         self._renderer = FormantRenderer(SAMPLE_RATE)
-        self._pool = ThreadPoolExecutor(max_workers=max(1, config.threads), thread_name_prefix="dawai-voice")
+        self._threads: ThreadPoolExecutor | None = None
+        self._processes: RenderPool | None = None
+        if processes:
+            alone = {**options, "processes": 0}  # each worker renders in its own thread
+            self._processes = RenderPool(
+                processes, worker_renderer, (config.name, alone), stages=STAGES, preload=PRELOAD
+            )
+        else:
+            self._threads = ThreadPoolExecutor(max(1, config.threads), thread_name_prefix="dawai-voice")
 
     def voices(self) -> list[VoiceInfo]:
         return [
@@ -96,9 +117,24 @@ class BuiltinVoice:
         return self._renderer.render(frame_params(alignment, f0), seed=request.seed or 0, on_chunk=on_chunk)
 
     async def synthesize(self, request: SynthesisRequest, progress: ProgressCallback | None = None) -> Audio:
+        if self._processes is not None:
+            return Audio(await self._processes.render(request, progress), SAMPLE_RATE)
         loop = asyncio.get_running_loop()
-        samples = await loop.run_in_executor(self._pool, self.render, request, progress)
+        samples = await loop.run_in_executor(self._threads, self.render, request, progress)
         return Audio(samples.astype("<f4").tobytes(), SAMPLE_RATE)
 
     async def aclose(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._processes is not None:
+            self._processes.close()
+        if self._threads is not None:
+            self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def worker_renderer(name: str, options: dict[str, Any]) -> Callable[[SynthesisRequest, Any], bytes]:
+    """In a render worker process: the voice, rendering in the calling thread."""
+    voice = BuiltinVoice(VoiceConfig(name, options=options))
+
+    def render(request: SynthesisRequest, progress: ProgressCallback) -> bytes:
+        return voice.render(request, progress).astype("<f4").tobytes()
+
+    return render

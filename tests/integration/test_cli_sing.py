@@ -42,3 +42,27 @@ def test_sing_refuses_a_bad_score_in_one_line(tmp_path):
     assert result.returncode == 1 and "No voice 'nobody'" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_sing_reads_a_midi_file_with_lyric_events(tmp_path):
+    import mido
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=480)
+    conductor = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=600_000, time=0)])  # 100 BPM
+    melody = mido.MidiTrack()
+    for lyric, pitch in (("さ", 69), ("く", 71), ("ら", 72)):
+        melody.append(mido.MetaMessage("lyrics", text=lyric.encode("cp932").decode("latin-1"), time=0))
+        melody.append(mido.Message("note_on", note=pitch, velocity=90, time=0))
+        melody.append(mido.Message("note_off", note=pitch, time=480))
+    midi.tracks += [conductor, melody]
+    score = tmp_path / "song.mid"
+    midi.save(str(score))
+    out = tmp_path / "out.wav"
+    result = dawai("sing", str(score), "-o", str(out), "--language", "ja")
+    assert result.returncode == 0, result.stderr
+    info = soundfile.info(str(out))
+    assert abs(info.frames - 3 * 0.6 * 44100) <= 512  # three beats at 100 BPM
+    assert "100%" in result.stderr
+    score.write_bytes(b"MThd" + b"\0" * 10)
+    broken = dawai("sing", str(score), "-o", str(tmp_path / "x.wav"), "-q")
+    assert broken.returncode == 2 and "MIDI" in broken.stderr and "Traceback" not in broken.stderr
