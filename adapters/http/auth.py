@@ -40,6 +40,7 @@ __all__ = [
     "ApiCredential",
     "TokenGuard",
     "client_key",
+    "client_scoped",
     "credentials_of",
     "token_digest",
 ]
@@ -54,6 +55,15 @@ def client_key(scope: Any) -> str:
     state = scope.get("state") or {}
     name = state.get(CLIENT_NAME)
     return f"t:{name}" if name is not None else f"ip:{state.get(CLIENT_IP, '-')}"
+
+
+def client_scoped(scope: Any, local_id: str) -> str:
+    """An id a client names (a ghost-text user, a project) as the stores keep it: on a server
+    with tokens, ``<token name>/<id>``, so one token's clients can neither read, change nor
+    forget another token's users and projects; without tokens (everyone equally trusted)
+    the id itself. Token names cannot hold ``/``, nor can the ids, so no two clash."""
+    name = (scope.get("state") or {}).get(CLIENT_NAME)
+    return local_id if name is None else f"{name}/{local_id}"
 
 
 def token_digest(token: str) -> bytes:

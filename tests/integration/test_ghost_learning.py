@@ -4,6 +4,7 @@ forgetting the user removes it."""
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,3 +75,38 @@ def test_accepted_phrases_join_the_users_overlay_when_text_is_kept(tmp_path):
         assert "awood sky" not in texts(client, "under the zebr", "bob")
         assert client.delete("/ghost_text/users/alice").status_code == 204
         assert "awood sky" not in texts(client, "under the zebr", "alice")
+
+
+def test_on_a_server_with_tokens_each_tokens_users_are_its_own(tmp_path):
+    """The same userId under two tokens is two users: one token's client can neither
+    rerank nor forget what another token's user taught."""
+    path = str(tmp_path / "feedback.sqlite3")
+    config = tmp_path / "dawai.toml"
+    config.write_text(
+        "".join(
+            f'[[http.tokens]]\nname = "{name}"\nsha256 = "{hashlib.sha256(token.encode()).hexdigest()}"\n'
+            for name, token in (("studio-a", "token-aaaa-1111"), ("studio-b", "token-bbbb-2222"))
+        )
+    )
+    a = {"Authorization": "Bearer token-aaaa-1111"}
+    b = {"Authorization": "Bearer token-bbbb-2222"}
+    with app(path, DAWAI_CONFIG=str(config)) as client:
+
+        def ranked(headers: dict[str, str]) -> list[str]:
+            body = {"text": LINE, "maxCandidates": 5, "userId": "alice"}
+            response = client.post("/ghost_text/complete", json=body, headers=headers)
+            assert response.status_code == 200, response.text
+            return [c["text"] for c in response.json()["candidates"]]
+
+        plain = ranked(a)
+        favourite = plain[-1]
+        for _ in range(6):
+            for candidate, accepted in ((favourite, True), (plain[0], False)):
+                event = {"userId": "alice", "text": LINE, "candidate": candidate, "accepted": accepted}
+                assert client.post("/ghost_text/feedback", json=event, headers=a).status_code == 204
+        assert ranked(a)[0] == favourite
+        assert ranked(b) == plain  # studio-b's "alice" is someone else
+        assert client.delete("/ghost_text/users/alice", headers=b).status_code == 204
+        assert ranked(a)[0] == favourite  # studio-b cannot forget studio-a's alice
+        assert client.delete("/ghost_text/users/alice", headers=a).status_code == 204
+        assert ranked(a) == plain

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import msgspec
-from litestar import delete, post
+from litestar import Request, delete, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody, PathParameter
 
+from dawai.adapters.http.auth import client_scoped
 from dawai.adapters.http.ghost_schemas import (
     USER_ID_PATTERN,
     GhostAnalyzeBody,
@@ -35,7 +36,7 @@ PREFIXES = ("/ghost_text", "/ai/api/ghost_text")
 
 
 async def _complete(
-    data: JSONBody[GhostCompleteBody], ghost: NamedDependency[GhostTextHandle]
+    request: Request, data: JSONBody[GhostCompleteBody], ghost: NamedDependency[GhostTextHandle]
 ) -> GhostCompleteResponse:
     """What to insert at the cursor: up to ``maxCandidates`` lyric, chord, term or phrase
     candidates, best first. ``cursor`` counts UTF-16 code units (default: the end)."""
@@ -49,7 +50,7 @@ async def _complete(
         language=data.language,
         context=context,
         max_candidates=data.maxCandidates,
-        user_id=data.userId,
+        user_id=None if data.userId is None else client_scoped(request.scope, data.userId),
     )
     reply = await service.complete(query)
     return GhostCompleteResponse(
@@ -72,7 +73,9 @@ async def _analyze(
     )
 
 
-async def _feedback(data: JSONBody[GhostFeedbackBody], ghost: NamedDependency[GhostTextHandle]) -> None:
+async def _feedback(
+    request: Request, data: JSONBody[GhostFeedbackBody], ghost: NamedDependency[GhostTextHandle]
+) -> None:
     """Whether the user accepted a shown candidate; that user's later completions rank
     accepted material higher (and no one else's)."""
     accepted = strict_bool(data.accepted, "accepted")
@@ -83,17 +86,19 @@ async def _feedback(data: JSONBody[GhostFeedbackBody], ghost: NamedDependency[Gh
             [FieldError("event", 'must agree with accepted ("shown" only with accepted false)')],
         )
     service = await ghost.service()
-    await service.feedback(data.userId, data.text, data.candidate, event, data.kind)
+    user = client_scoped(request.scope, data.userId)
+    await service.feedback(user, data.text, data.candidate, event, data.kind)
 
 
 async def _forget(
+    request: Request,
     userId: Annotated[str, PathParameter(pattern=USER_ID_PATTERN, min_length=1, max_length=128)],
     ghost: NamedDependency[GhostTextHandle],
 ) -> None:
     """Remove everything kept about the user (feedback, learned weights, cached answers).
     Answers 204 whether or not anything was kept."""
     service = await ghost.service()
-    await service.forget(userId)
+    await service.forget(client_scoped(request.scope, userId))
 
 
 def handlers() -> list[HTTPRouteHandler]:
