@@ -32,6 +32,9 @@ class ChatInput(msgspec.Struct, frozen=True):
     api_key: str | None = None
     # The stored summary of the project the context names (``ChatService.with_summary``).
     summary: dict[str, Any] | None = None
+    # Who names the project: the client's token name, which summaries are kept under
+    # (``dawai.core.summaries.owned_key``); None on a server without tokens.
+    owner: str | None = None
 
 
 class ChatService:
@@ -60,7 +63,7 @@ class ChatService:
         ``stream``, which cannot wait for the store."""
         if chat.summary is not None or self._summaries is None:
             return chat
-        summary = await self._summaries.for_context(chat.context)
+        summary = await self._summaries.for_context(chat.context, owner=chat.owner)
         return chat if summary is None else msgspec.structs.replace(chat, summary=summary)
 
     def request_for(self, chat: ChatInput) -> BuildRequest:

@@ -33,6 +33,7 @@ __all__ = [
     "SummaryNote",
     "SummaryService",
     "SummaryTrack",
+    "owned_key",
     "project_id_of",
     "render_summary",
     "summarise",
@@ -112,6 +113,14 @@ def summarise(
         "bars": grid.bars_in(length),
         "tracks": tracks,
     }
+
+
+def owned_key(project_id: str, owner: str | None) -> str:
+    """The key a project's summary is kept under: ``<owner>/<project id>`` for a project
+    named by a client that came with a token (``owner``, the token's name), so one token's
+    clients never read or replace another's summaries; the id itself without one. Neither
+    token names nor project ids hold ``/``, so no two keys clash."""
+    return project_id if owner is None else f"{owner}/{project_id}"
 
 
 def project_id_of(context: object, project_id: str | None = None) -> str | None:
@@ -218,23 +227,25 @@ class SummaryService:
         self._profile = profile
         self._max_bars = max_bars
 
-    async def update(self, project: ProjectNotes) -> dict[str, Any]:
-        """Summarise ``project``, store it under its id (replacing the last one), return it;
-        ``NotConfigured`` (a 503) when the store fails."""
+    async def update(self, project: ProjectNotes, owner: str | None = None) -> dict[str, Any]:
+        """Summarise ``project``, store it under its id (replacing the last one) and
+        ``owner`` (see ``owned_key``), return it; ``NotConfigured`` (a 503) when the store fails."""
         # Up to tens of milliseconds for a large project: off the event loop, so streams go on.
         summary = await asyncio.to_thread(summarise, project, profile=self._profile, max_bars=self._max_bars)
         try:
-            await self._store.put(project.project_id, summary)
+            await self._store.put(owned_key(project.project_id, owner), summary)
         except Exception as exc:  # the store's own errors (Redis) are not ours to name
             raise NotConfigured(
                 "The project summary store cannot be reached; check DAWAI_REDIS_URL and the Redis server."
             ) from exc
         return summary
 
-    async def get(self, project_id: str) -> dict[str, Any] | None:
-        return await self._store.get(project_id)
+    async def get(self, project_id: str, owner: str | None = None) -> dict[str, Any] | None:
+        return await self._store.get(owned_key(project_id, owner))
 
-    async def for_context(self, context: object, project_id: str | None = None) -> dict[str, Any] | None:
+    async def for_context(
+        self, context: object, project_id: str | None = None, owner: str | None = None
+    ) -> dict[str, Any] | None:
         """The stored summary of the project a request names (see ``project_id_of``), or None.
 
         A store that fails (Redis unreachable) gives None and a warning: a chat goes on
@@ -244,12 +255,14 @@ class SummaryService:
         if found is None:
             return None
         try:
-            return await self._store.get(found)
+            return await self._store.get(owned_key(found, owner))
         except Exception as exc:
             _log.warning("summary lookup failed for project %s: %s", found, type(exc).__name__)
             return None
 
-    async def prompt_text(self, context: object, project_id: str | None = None) -> str:
+    async def prompt_text(
+        self, context: object, project_id: str | None = None, owner: str | None = None
+    ) -> str:
         """The stored summary of the project a request names, rendered for a prompt; "" if none."""
-        summary = await self.for_context(context, project_id)
+        summary = await self.for_context(context, project_id, owner)
         return render_summary(summary) if summary else ""

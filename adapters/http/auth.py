@@ -43,6 +43,7 @@ __all__ = [
     "client_scoped",
     "credentials_of",
     "token_digest",
+    "token_name",
 ]
 
 # scope["state"] key: the name of the token a request was let through with.
@@ -57,12 +58,18 @@ def client_key(scope: Any) -> str:
     return f"t:{name}" if name is not None else f"ip:{state.get(CLIENT_IP, '-')}"
 
 
+def token_name(scope: Any) -> str | None:
+    """The name of the token the token guard let a request through with; None without one."""
+    name = (scope.get("state") or {}).get(CLIENT_NAME)
+    return None if name is None else str(name)
+
+
 def client_scoped(scope: Any, local_id: str) -> str:
     """An id a client names (a ghost-text user, a project) as the stores keep it: on a server
     with tokens, ``<token name>/<id>``, so one token's clients can neither read, change nor
     forget another token's users and projects; without tokens (everyone equally trusted)
     the id itself. Token names cannot hold ``/``, nor can the ids, so no two clash."""
-    name = (scope.get("state") or {}).get(CLIENT_NAME)
+    name = token_name(scope)
     return local_id if name is None else f"{name}/{local_id}"
 
 

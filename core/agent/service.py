@@ -36,7 +36,7 @@ from dawai.core.music.errors import MusicParseError
 from dawai.core.music.meter import DEFAULT_TEMPO, BarGrid, TimeSignature, parse_time_signature
 from dawai.core.settings import Settings
 from dawai.core.streams import EventStream
-from dawai.core.summaries import project_id_of
+from dawai.core.summaries import owned_key, project_id_of
 from dawai.ports.stores import SummaryStore
 
 __all__ = [
@@ -64,6 +64,8 @@ class AgentInput(msgspec.Struct, frozen=True, kw_only=True):
     api_keys: Mapping[str, str] = {}
     api_key: str | None = None
     project_id: str | None = None
+    # The client's token name, which the project's summary is kept under; None without tokens.
+    owner: str | None = None
 
 
 class Sense(msgspec.Struct, frozen=True, kw_only=True):
@@ -208,7 +210,7 @@ class AgentService:
         project = project_id_of(None, request.project_id or request.context.the_project_id)
         if project is not None:
             try:
-                summary = await self._summaries.get(project)
+                summary = await self._summaries.get(owned_key(project, request.owner))
             except Exception as exc:  # the agent goes on without the summary
                 _log.warning("summary lookup failed for project %s: %s", project, type(exc).__name__)
         return Sense(

@@ -4,6 +4,7 @@ and the real Redis), and every limit as a field error."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -238,3 +239,34 @@ def test_a_chat_goes_on_when_the_summary_store_cannot_be_reached(client_for, ups
     response = client.post("/api/chat", json=body)
     assert response.status_code == 200, response.text
     assert "Project analysis" not in _sent(upstream)
+
+
+def test_on_a_server_with_tokens_a_projects_summary_is_its_tokens_own(client_for, upstream, tmp_path):
+    """Two tokens name the same project id: each stores and reads its own summary, so one
+    token's clients never see (in chat or agent prompts) nor replace another's."""
+    upstream.reset()
+    tokens = {"studio-a": "token-aaaa-1111", "studio-b": "token-bbbb-2222"}
+    config = tmp_path / "dawai.toml"
+    config.write_text(
+        "".join(
+            f'[[http.tokens]]\nname = "{name}"\nsha256 = "{hashlib.sha256(token.encode()).hexdigest()}"\n'
+            for name, token in tokens.items()
+        )
+    )
+    client = client_for(make_settings(upstream_env(upstream, DAWAI_CONFIG=str(config))))
+    a = {"Authorization": f"Bearer {tokens['studio-a']}"}
+    b = {"Authorization": f"Bearer {tokens['studio-b']}"}
+    assert client.post("/api/update-summary", json=_body("song-1"), headers=a).status_code == 200
+    chat = {"message": "What next?", "model": "openai/fake", "context": {"project": {"id": "song-1"}}}
+    agent = {"prompt": "add a pad", "model": "openai/fake", "projectId": "song-1", "context": {}}
+    for path, body in (("/api/chat", chat), ("/api/agent", agent)):
+        client.post(path, json=body, headers=b)
+        assert "Project analysis" not in _sent(upstream), path
+        client.post(path, json=body, headers=a)
+        assert "chords by bar: 1 G/B" in _sent(upstream), path
+    # studio-b's update of "song-1" is its own and leaves studio-a's as it was.
+    other = _body("song-1")
+    other["tracks"] = other["tracks"][2:]  # the drums only
+    assert client.post("/api/update-summary", json=other, headers=b).status_code == 200
+    client.post("/api/chat", json=chat, headers=a)
+    assert "chords by bar: 1 G/B" in _sent(upstream)

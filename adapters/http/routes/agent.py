@@ -18,6 +18,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
+from dawai.adapters.http.auth import token_name
 from dawai.adapters.http.openapi import event_stream, problem_responses
 from dawai.adapters.http.route_set import (
     API_PREFIXES,
@@ -90,7 +91,7 @@ class ResultEvent(msgspec.Struct, frozen=True, tag="result"):
     provider: str
 
 
-def to_input(body: AgentBody) -> AgentInput:
+def to_input(body: AgentBody, request: Request[Any, Any, Any]) -> AgentInput:
     """The core's input; ``projectId`` is checked against the pattern update-summary
     stores projects under (the schema states it; msgspec checks only its length)."""
     if body.projectId is not None and not _PROJECT_ID.fullmatch(body.projectId):
@@ -103,6 +104,7 @@ def to_input(body: AgentBody) -> AgentInput:
         api_keys=body.apiKeys or {},
         api_key=body.apiKey or None,
         project_id=body.projectId,
+        owner=token_name(request.scope),
     )
 
 
@@ -127,10 +129,12 @@ def _agent_frames(item: Any) -> bytes:
     return frame(ResultEvent(*_outcome(item)))
 
 
-async def _agent(data: JSONBody[AgentBody], agent: NamedDependency[AgentService]) -> AgentResponse:
+async def _agent(
+    data: JSONBody[AgentBody], agent: NamedDependency[AgentService], request: Request[Any, Any, Any]
+) -> AgentResponse:
     """Plan edits to the song: the validated actions, what they do, what next. Actions that
     fail validation are left out, each named in `error` and `dropped`."""
-    result = await agent.reply(to_input(data))
+    result = await agent.reply(to_input(data, request))
     return AgentResponse(msgspec.convert(result.actions, list[ActionOut]), *_outcome(result))
 
 
@@ -143,7 +147,7 @@ async def _stream_agent(
     `action` per validated action as soon as the model has finished writing it, then
     `result` and `[DONE]`. Failures before the model's first token are problem+json;
     after it, an in-band `error` event."""
-    stream = await agent.stream(to_input(data))
+    stream = await agent.stream(to_input(data, request))
     return await sse_response(request, stream, agent.heartbeat_interval, encode=_agent_frames)
 
 

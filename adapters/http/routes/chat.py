@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
+from dawai.adapters.http.auth import token_name
 from dawai.adapters.http.openapi import event_stream, problem_responses
 from dawai.adapters.http.route_set import (
     API_PREFIXES,
@@ -28,7 +29,7 @@ from dawai.core.models import ChatMessage, TextDelta, Usage
 __all__ = ["routes", "to_input"]
 
 
-def to_input(body: ChatBody) -> ChatInput:
+def to_input(body: ChatBody, request: Request[Any, Any, Any]) -> ChatInput:
     return ChatInput(
         message=body.message,
         model=body.model,
@@ -36,12 +37,15 @@ def to_input(body: ChatBody) -> ChatInput:
         history=tuple(ChatMessage(h.role, h.content) for h in body.history or ()),
         api_keys=body.apiKeys or {},
         api_key=body.apiKey or None,
+        owner=token_name(request.scope),
     )
 
 
-async def _chat(data: JSONBody[ChatBody], chat: NamedDependency[ChatService]) -> ChatResponse:
+async def _chat(
+    data: JSONBody[ChatBody], chat: NamedDependency[ChatService], request: Request[Any, Any, Any]
+) -> ChatResponse:
     """Ask the music-production assistant; the whole reply at once, with token usage."""
-    reply = await chat.reply(to_input(data))
+    reply = await chat.reply(to_input(data, request))
     usage = UsageOut(reply.usage.input_tokens, reply.usage.output_tokens) if reply.usage else None
     return ChatResponse(reply.text, reply.model, reply.provider, usage)
 
@@ -54,7 +58,7 @@ async def _stream_chat(
     """The reply as Server-Sent Events: ``text`` pieces as they arrive, then ``usage``, then
     ``[DONE]``. Failures before the first byte are problem+json; after it, an in-band
     ``error`` event. A comment heartbeat is sent while waiting."""
-    chat_input = await chat.with_summary(to_input(data))
+    chat_input = await chat.with_summary(to_input(data, request))
     return await sse_response(request, chat.stream(chat_input), chat.heartbeat_interval)
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
-from litestar import post
+from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
+from dawai.adapters.http.auth import token_name
 from dawai.adapters.http.openapi import problem_responses
 from dawai.adapters.http.route_set import API_PREFIXES, Audit, RouteSet
 from dawai.adapters.http.schemas import (
@@ -59,14 +61,17 @@ def to_project(body: UpdateSummaryBody) -> ProjectNotes:
 
 
 async def _update_summary(
-    data: JSONBody[UpdateSummaryBody], summaries: NamedDependency[SummaryService]
+    data: JSONBody[UpdateSummaryBody],
+    summaries: NamedDependency[SummaryService],
+    request: Request[Any, Any, Any],
 ) -> SummaryResponse:
     """Analyse the project's notes, store the summary under `projectId` (replacing the last
     one) and return it: per track its note count, pitch range, density, key and the chord of
     each bar; for the project its key, tempo, time signature, length and bars. Later chat and
     agent requests whose `context.project.id` (or `context.projectId`) names the project get
-    the summary in their prompt."""
-    summary = await summaries.update(to_project(data))
+    the summary in their prompt — on a server with tokens, those that come with the same
+    token only."""
+    summary = await summaries.update(to_project(data), token_name(request.scope))
     return msgspec.convert(summary, SummaryResponse)
 
 
