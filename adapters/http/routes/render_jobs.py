@@ -33,8 +33,7 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.header import OpenAPIHeader
 from litestar.params import JSONBody, PathParameter
 
-from dawai.adapters.http.auth import CLIENT_NAME
-from dawai.adapters.http.client_ip import CLIENT_IP
+from dawai.adapters.http.auth import client_key
 from dawai.adapters.http.openapi import event_stream, problem_responses
 from dawai.adapters.http.problems import HEAD_AS_GET, problem_for
 from dawai.adapters.http.route_set import (
@@ -73,10 +72,8 @@ _JOB_FOUND = "No render job with this id for this client: never made, expired, o
 
 
 def owner_of(request: Request[Any, Any, Any]) -> str:
-    """The client a job belongs to: its token's name, else its address (as the rate limits)."""
-    state = request.scope.get("state") or {}
-    name = state.get(CLIENT_NAME)
-    return f"t:{name}" if name is not None else f"ip:{state.get(CLIENT_IP, '-')}"
+    """The client a job belongs to, as the rate limits and caps know it (``client_key``)."""
+    return client_key(request.scope)
 
 
 def job_out(job: RenderJob, cls: type[JobOut] = JobOut) -> JobOut:
