@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import make_settings
 from tests.fakes.voicebanks import BankSpec, write_bank
 from tests.integration.test_http_foundation import assert_problem
+from tests.integration.test_render_jobs import until
 from tests.integration.test_singing import HOP, SR, cents, estimate_f0, read_wav
 
 HELD = {"notes": [{"pitch": 69, "start": 0.0, "duration": 1.2, "lyric": "a"}]}
@@ -59,6 +60,24 @@ def test_each_generation_sings_in_tune_and_as_long_as_the_notes(client_for, voic
     assert abs(len(samples) - 1.8 * SR) <= HOP
     assert abs(cents(estimate_f0(samples[int(1.1 * SR) : int(1.7 * SR)]), 440.0)) < 30
     assert client.post(f"{prefix}/synthesize", json=body).headers["x-cache"] == "hit"
+
+
+@pytest.mark.parametrize("generation", [1, 2, 3])
+def test_each_generation_renders_through_the_job_api(client_for, voices_dir, generation):
+    """The same bank through a render job: created, followed to done, its audio in tune."""
+    write_bank(voices_dir, "tiny", BankSpec(generation=generation))
+    client = serve(client_for, voices_dir)
+    body = {"voice": "tiny", "notes": [{"pitch": 69, "start": 0.0, "duration": 1.2, "lyric": "ら"}]}
+    created = client.post("/ai/api/voice/jobs", json=body)
+    assert created.status_code == 202, created.text
+    location = created.headers["location"]
+    done = until(lambda: (j := client.get(location).json())["state"] in ("done", "failed") and j, "finished")
+    assert done["state"] == "done", done
+    audio = client.get(f"{location}/audio")
+    assert audio.status_code == 200 and audio.headers["content-type"] == "audio/wav"
+    samples, _ = read_wav(audio.content)
+    assert abs(len(samples) - 1.2 * SR) <= HOP
+    assert abs(cents(held_pitch(audio.content), 440.0)) < 30
 
 
 def test_models_lists_banks_by_folder_with_their_names_and_speakers(client_for, voices_dir):
