@@ -121,6 +121,10 @@ def test_synthesis_and_ghost_text_say_whether_the_cache_answered(audited):
         miss, hit = one_event(read, first), one_event(read, second)
         assert (miss["cache_hit"], hit["cache_hit"]) == (False, True)
         assert miss["route"] == path and miss["model"]
+    job = client.post("/diffsinger/jobs", json=NOTE)  # the phrase sung above: done at once
+    assert job.status_code == 202
+    event = one_event(read, job)
+    assert (event["route"], event["status"], event["cache_hit"]) == ("/diffsinger/jobs", 202, True)
     assert LYRIC not in json.dumps(read())
 
 
@@ -171,6 +175,8 @@ def test_the_audited_routes_are_the_ai_routes():
     } | {
         "/diffsinger/synthesize",
         "/ai/api/voice/synthesize",
+        "/diffsinger/jobs",
+        "/ai/api/voice/jobs",
         "/ghost_text/complete",
         "/ai/api/ghost_text/complete",
     }

@@ -37,9 +37,11 @@ from dawai.adapters.http.auth import client_key
 from dawai.adapters.http.openapi import event_stream, problem_responses
 from dawai.adapters.http.problems import HEAD_AS_GET, problem_for
 from dawai.adapters.http.route_set import (
+    AUDIT_OPT,
     RATE_OPT,
     SHUTDOWN_OPT,
     SLOT_OPT,
+    Audit,
     OnShutdown,
     RateClass,
     RouteSet,
@@ -197,7 +199,9 @@ def handlers() -> list[HTTPRouteHandler]:
             status_code=202,
             responses=problem_responses(400, 404, 413, 429, 503, reasons={429: _PER_CLIENT}),
             operation_class=_Created,
-            opt={RATE_OPT: RateClass.SYNTHESIS},  # a render, as POST /synthesize
+            # A render, as POST /synthesize: its rate class, and one audit event (the voice,
+            # whether the phrase cache answered, the 202).
+            opt={RATE_OPT: RateClass.SYNTHESIS, AUDIT_OPT: Audit.ON},
         )(_create),
         get(_JOB, summary="A render job's status", tags=["singing"], responses=found)(_status),
         get(
