@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -35,68 +34,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from music_parser import _plan_text
-from server_processes import HOST, bench_env, fake_upstream_env, free_port, start_process, stop, wait_healthy
+from music_parser import _plan_text, closing_braces
+from server_processes import HOST, bench_env, fake_upstream_env, free_port, start_fake, stop, wait_healthy
 
 PIECE = 32  # characters a piece
 PACE = 0.01  # seconds between pieces, per stream
 GOAL_P99_MS = 5.0
 MARKER = b'"type":"action"'
-
-
-def closing_braces(text: str) -> list[int]:
-    """Where each element of the plan's ``actions`` ends (the index of its ``}``)."""
-    closes, depth, in_string, escape = [], 0, False, False
-    for i, ch in enumerate(text):
-        if in_string:
-            if escape:
-                escape = False
-            elif ch == "\\":
-                escape = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth -= 1
-            if depth == 2 and ch == "}":
-                closes.append(i)
-    return closes
-
-
-# -- the fake, in a process of its own ---------------------------------------------------
-
-
-def serve_fake(plan_path: str, stamps_path: str) -> None:
-    """The fake upstream with the plan as its reply to model ``plan``; on SIGTERM it
-    writes every stream's frame times to ``stamps_path``."""
-    from tests.fakes.llm_upstream import FakeUpstream
-
-    try:
-        import uvloop  # type: ignore[import-not-found]
-
-        uvloop.install()
-    except ImportError:
-        pass
-
-    async def run() -> None:
-        fake = FakeUpstream()
-        fake.record = False
-        fake.replies["plan"] = Path(plan_path).read_text()
-        fake.frame_times = {}
-        await fake.serve()
-        print(f"PORT {fake.port}", flush=True)
-        stop_event = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop_event.set)
-        await stop_event.wait()
-        Path(stamps_path).write_text(json.dumps(fake.frame_times))
-        await fake._aclose()
-
-    asyncio.run(run())
 
 
 # -- the client ----------------------------------------------------------------------------
@@ -180,16 +124,13 @@ def main() -> None:
     carriers = piece_of(closes, text)
     chunks = -(-len(text) // PIECE)
     work = Path(subprocess.check_output(["mktemp", "-d"]).decode().strip())
-    plan_path, stamps_path = work / "plan.json", work / "stamps.json"
-    plan_path.write_text(text)
+    stamps_path = work / "stamps.json"
     env = bench_env()
-    fake, line = start_process(
-        [sys.executable, __file__, "--serve-fake", str(plan_path), str(stamps_path)], env, "PORT "
-    )
+    fake, fake_port = start_fake(env, {"plan": text}, frame_times=stamps_path)
     server = None
     runs: list[tuple[int, list[str], list[Any]]] = []
     try:
-        base = f"http://{HOST}:{int(line.split()[1])}"
+        base = f"http://{HOST}:{fake_port}"
         port = free_port()
         server_env = {**env, **fake_upstream_env(base)}
         server = subprocess.Popen(
@@ -243,7 +184,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--serve-fake":
-        serve_fake(sys.argv[2], sys.argv[3])
-    else:
-        main()
+    main()

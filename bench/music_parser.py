@@ -158,18 +158,9 @@ def _floor_cost(text: str, piece: int, repeats: int) -> float:
 PACE = 0.01
 
 
-async def _latency(streams: int, actions: int, pace: float) -> list[float]:
-    """Seconds from each action's closing brace leaving the provider to its frame."""
-    from dawai.adapters.http.routes.agent import _agent_frames
-    from dawai.adapters.stores import MemorySummaryStore
-    from dawai.core.agent import AgentContext
-    from dawai.core.agent.service import AgentActionEvent, AgentInput, AgentService
-    from dawai.core.models import ChatEvent, Finish, LLMRequest, TextDelta
-    from tests.conftest import scripted_gateway
-
-    text = _plan_text(actions, 4)
-    closes: list[int] = []  # where each action ends in the text
-    depth, in_string, escape = 0, False, False
+def closing_braces(text: str) -> list[int]:
+    """Where each element of the plan's ``actions`` ends (the index of its ``}``)."""
+    closes, depth, in_string, escape = [], 0, False, False
     for i, ch in enumerate(text):
         if in_string:
             escape, in_string = (False, in_string) if escape else (ch == "\\", ch != '"')
@@ -181,6 +172,20 @@ async def _latency(streams: int, actions: int, pace: float) -> list[float]:
             depth -= 1
             if depth == 2 and ch == "}":
                 closes.append(i)
+    return closes
+
+
+async def _latency(streams: int, actions: int, pace: float) -> list[float]:
+    """Seconds from each action's closing brace leaving the provider to its frame."""
+    from dawai.adapters.http.routes.agent import _agent_frames
+    from dawai.adapters.stores import MemorySummaryStore
+    from dawai.core.agent import AgentContext
+    from dawai.core.agent.service import AgentActionEvent, AgentInput, AgentService
+    from dawai.core.models import ChatEvent, Finish, LLMRequest, TextDelta
+    from tests.conftest import scripted_gateway
+
+    text = _plan_text(actions, 4)
+    closes = closing_braces(text)  # where each action ends in the text
     piece = 32
 
     class Timed:

@@ -86,13 +86,16 @@ def start_process(cmd: list[str], env: dict[str, str], ready: str) -> tuple[subp
 
 
 def start_fake(
-    env: dict[str, str], replies: dict[str, str] | None = None
+    env: dict[str, str], replies: dict[str, str] | None = None, frame_times: Path | None = None
 ) -> tuple[subprocess.Popen[bytes], int]:
     """The loopback fake upstream (``tests/fakes/llm_upstream.py``) as a process, and its
-    port; ``replies`` maps a base model name to the reply text it sends."""
+    port; ``replies`` maps a base model name to the reply text it sends; with
+    ``frame_times`` it writes each stream's frame times there when it stops."""
     command = [sys.executable, "-m", "tests.fakes.llm_upstream", "--port", "0"]
     if replies:
         command += ["--replies", json.dumps(replies)]
+    if frame_times is not None:
+        command += ["--frame-times", str(frame_times)]
     proc, line = start_process(command, env, "PORT ")
     return proc, int(line.split()[1])
 

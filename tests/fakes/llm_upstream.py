@@ -68,6 +68,7 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 __all__ = ["DEFAULT_REPLY", "STRUCTURED_REPLY", "Directives", "FakeUpstream", "Received"]
@@ -817,6 +818,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--replies", default="{}", help="a JSON object: base model name -> reply text (as ``replies``)"
     )
+    parser.add_argument(
+        "--frame-times", help="a file: on SIGTERM, each stream's frame times (as ``frame_times``) as JSON"
+    )
     args = parser.parse_args(argv)
     replies = json.loads(args.replies)
     try:
@@ -830,6 +834,8 @@ def main(argv: list[str] | None = None) -> None:
         fake = FakeUpstream(host=args.host, port=args.port)
         fake.record = False  # a benchmark's millions of requests are not kept
         fake.replies.update(replies)
+        if args.frame_times:
+            fake.frame_times = {}
         await fake.serve()
         gc.collect()
         gc.freeze()  # as dawai serve does (docs/adr/0009): no long collector pauses in the fake
@@ -839,6 +845,8 @@ def main(argv: list[str] | None = None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
+        if args.frame_times:
+            Path(args.frame_times).write_text(json.dumps(fake.frame_times))
         await fake._aclose()
 
     asyncio.run(run())
